@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: MIT OR Apache-2.0
+# shellcheck shell=bash
+# Shared helpers for the ipcon VM harness: logging, errors, paths.
+# Sourced by qemu/run; defines functions and variables only.
+
+export IPCON_ROOT
+IPCON_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export IPCON_CACHE
+IPCON_CACHE=${IPCON_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ipcon}
+VERBOSE=${VERBOSE:-0}
+
+# log MSG...: a progress line on stderr, so stdout stays for results.
+log() {
+	if [ -t 2 ]; then
+		printf '\033[1m==>\033[0m %s\n' "$*" >&2
+	else
+		printf '==> %s\n' "$*" >&2
+	fi
+}
+
+# vlog MSG...: only with --verbose.
+vlog() {
+	if [ "$VERBOSE" = 1 ]; then
+		printf '    %s\n' "$*" >&2
+	fi
+	return 0
+}
+
+# die MSG...: one clear line on stderr, exit 2.
+die() {
+	printf 'qemu/run: error: %s\n' "$*" >&2
+	exit 2
+}
+
+# run_quiet LOGFILE CMD...: run CMD with its output in LOGFILE (shown with
+# --verbose); on failure print the tail of the log and die.
+run_quiet() {
+	local logfile=$1
+	shift
+	vlog "\$ $*"
+	if [ "$VERBOSE" = 1 ]; then
+		"$@" 2>&1 | tee "$logfile" >&2
+		local rc=${PIPESTATUS[0]}
+	else
+		local rc=0
+		"$@" >"$logfile" 2>&1 || rc=$?
+	fi
+	if [ "$rc" != 0 ]; then
+		tail -n 30 "$logfile" >&2
+		die "'$1' failed (exit $rc); full log: $logfile"
+	fi
+}
+
+# as_root CMD...: run CMD as root (directly, or through sudo if available).
+as_root() {
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		die "need root to run: $* (run qemu/run as root or install sudo)"
+	fi
+}

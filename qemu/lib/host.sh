@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: MIT OR Apache-2.0
+# shellcheck shell=bash
+# Host side of a run: the Rust checks, the static guest programs, and the
+# final report.
+
+HOST_RESULTS=()
+
+# host_check NAME CMD...: run one host check, record ok/FAIL.
+host_check() {
+	local name=$1
+	shift
+	local logfile
+	logfile=$IPCON_CACHE/host-$(echo "$name" | tr -c 'a-zA-Z0-9\n' '-').log
+	log "host: $name"
+	vlog "\$ $*"
+	if (cd "$IPCON_ROOT" && "$@") >"$logfile" 2>&1; then
+		HOST_RESULTS+=("ok host: $name")
+	else
+		tail -n 40 "$logfile" >&2
+		HOST_RESULTS+=("FAIL host: $name (log: $logfile)")
+	fi
+}
+
+run_host_checks() {
+	cargo fmt --version >/dev/null 2>&1 || die "cargo fmt is missing (rustup component add rustfmt)"
+	cargo clippy --version >/dev/null 2>&1 || die "cargo clippy is missing (rustup component add clippy)"
+	host_check "cargo fmt --check" cargo fmt --all -- --check
+	host_check "cargo clippy (default features)" \
+		cargo clippy --workspace --all-targets --locked -- -D warnings
+	host_check "cargo clippy (all features)" \
+		cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+	host_check "cargo clippy (no_std, no default features)" \
+		cargo clippy -p ipcon --lib --no-default-features --locked -- -D warnings
+	host_check "cargo test" cargo test --workspace --all-features --locked
+	host_check "cargo doc" env RUSTDOCFLAGS="-D warnings" cargo doc -p ipcon --no-deps --all-features --locked
+}
+
+# Rust target triple for a harness arch.
+rust_target() {
+	case $1 in
+	x86_64) echo x86_64-unknown-linux-gnu ;;
+	aarch64) echo aarch64-unknown-linux-gnu ;;
+	armv7) echo armv7-unknown-linux-gnueabihf ;;
+	esac
+}
+
+# build_guest_programs ARCH: static binaries for the guest; sets GUEST_BINS.
+build_guest_programs() {
+	local arch=$1 triple var
+	triple=$(rust_target "$arch")
+	var=CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_RUSTFLAGS
+	log "building static guest programs ($triple)"
+	run_quiet "$WORK/cargo-build.log" env "$var=-C target-feature=+crt-static" \
+		cargo build --release --locked --target "$triple" \
+		-p ipcon-vmtests -p ipcon --features ipcon/std --bins --examples
+	local out=$IPCON_ROOT/target/$triple/release
+	GUEST_BINS=("$out/ipcon-vmtests" "$out/examples/demo")
+	local b
+	for b in "${GUEST_BINS[@]}"; do
+		[ -x "$b" ] || die "guest program $b was not built"
+	done
+}
+
+# report_results ARCH KABI VM_OK: one line per test, then "N passed, M
+# failed"; exits 1 on any failure.
+report_results() {
+	local arch=$1 kabi=$2 vm_ok=$3 passed=0 failed=0 line
+	echo "ipcon test results ($arch, kernel $kabi)"
+	for line in "${HOST_RESULTS[@]}"; do
+		case $line in
+		ok*)
+			echo "$line"
+			passed=$((passed + 1))
+			;;
+		*)
+			echo "$line"
+			failed=$((failed + 1))
+			;;
+		esac
+	done
+	local vm_tests=0
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case $line in
+		"@@ test ok "*)
+			echo "ok vm: ${line#@@ test ok }"
+			passed=$((passed + 1))
+			vm_tests=$((vm_tests + 1))
+			;;
+		"@@ test FAIL "*)
+			echo "FAIL vm: ${line#@@ test FAIL }"
+			failed=$((failed + 1))
+			vm_tests=$((vm_tests + 1))
+			;;
+		esac
+	done <"$RESULTS_LOG"
+	if [ "$vm_tests" = 0 ]; then
+		echo "FAIL vm: no test reported from the guest"
+		failed=$((failed + 1))
+	fi
+	if [ "$vm_ok" = 1 ]; then
+		echo "ok vm: guest exit status 0, kernel log clean"
+		passed=$((passed + 1))
+	else
+		echo "FAIL vm: guest exit status or kernel log (see above)"
+		failed=$((failed + 1))
+	fi
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ]
+}

@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: MIT OR Apache-2.0
+# shellcheck shell=bash
+# Target kernels: pick a Debian kernel line's newest ABI that has the image
+# and headers at the identical version, download them with apt-get download
+# and unpack them into the cache (nothing is installed on the host), then
+# build the module against those headers.
+
+# Debian architecture and kernel flavour for a harness arch.
+deb_arch() {
+	case $1 in
+	x86_64) echo amd64 ;;
+	aarch64) echo arm64 ;;
+	armv7) echo armhf ;;
+	esac
+}
+kernel_flavour() {
+	case $1 in
+	x86_64) echo amd64 ;;
+	aarch64) echo arm64 ;;
+	armv7) echo armmp ;;
+	esac
+}
+
+# pkg_version PKG: the candidate version apt would download, or empty.
+pkg_version() {
+	apt-cache show --no-all-versions "$1" 2>/dev/null | awk '/^Version:/ {print $2; exit}'
+}
+
+# select_kernel LINE ARCH: sets KABI (e.g. 6.1.0-56-amd64) and KVER (the
+# Debian package version) for the newest ABI of LINE with image and headers
+# at the same version.
+select_kernel() {
+	local line=$1 arch=$2 flavour pattern abi img hdr
+	flavour=$(kernel_flavour "$arch")
+	case $line in
+	6.1) pattern="^linux-image-6\.1\.0-[0-9]+-$flavour\$" ;;
+	6.12) pattern="^linux-image-6\.12\.[0-9]+\+deb12-$flavour\$" ;;
+	*) die "unknown kernel line '$line' (known: 6.1, 6.12)" ;;
+	esac
+	if [ "$line" = 6.12 ]; then
+		local codename
+		codename=$(host_codename)
+		[ "$codename" = bookworm ] && ensure_backports "$codename"
+	fi
+	apt_update_once
+	KABI="" KVER=""
+	for img in $(apt-cache pkgnames linux-image- | grep -E "$pattern" | sort -rV); do
+		abi=${img#linux-image-}
+		hdr=linux-headers-$abi
+		local vi vh
+		vi=$(pkg_version "$img")
+		vh=$(pkg_version "$hdr")
+		if [ -n "$vi" ] && [ "$vi" = "$vh" ]; then
+			KABI=$abi KVER=$vi
+			break
+		fi
+		vlog "skipping $abi: image $vi, headers ${vh:-missing}"
+	done
+	[ -n "$KABI" ] || die "no Debian $line kernel with matching image and headers for $arch in the apt sources (check 'apt-cache search linux-image-$line')"
+}
+
+# fetch_kernel ARCH: download and unpack image, headers and kbuild for
+# $KABI/$KVER into $KROOT; sets KROOT, KIMAGE (vmlinuz), KHEADERS.
+fetch_kernel() {
+	local arch=$1 darch dir
+	darch=$(deb_arch "$arch")
+	KROOT=$IPCON_CACHE/kernel/$KABI/root
+	KIMAGE=$KROOT/boot/vmlinuz-$KABI
+	KHEADERS=$KROOT/usr/src/linux-headers-$KABI
+	if [ -f "$KROOT/.complete" ]; then
+		vlog "kernel $KABI already unpacked in $KROOT"
+		return 0
+	fi
+	dir=$IPCON_CACHE/kernel/$KABI/debs
+	mkdir -p "$dir" "$KROOT"
+	local common kbuild kline
+	common=$(apt-cache show --no-all-versions "linux-headers-$KABI" |
+		awk -F', ' '/^Depends:/ {for (i = 1; i <= NF; i++) if ($i ~ /linux-headers-.*-common/) print $i}' |
+		sed 's/^Depends: //; s/ .*//' | head -n 1)
+	kbuild=$(apt-cache show --no-all-versions "linux-headers-$KABI" |
+		grep -o 'linux-kbuild-[0-9.]*' | head -n 1)
+	if [ -z "$common" ] || [ -z "$kbuild" ]; then die "cannot read the dependencies of linux-headers-$KABI"; fi
+	kline=${kbuild#linux-kbuild-}
+	log "downloading Debian kernel $KABI ($KVER)"
+	(
+		cd "$dir" &&
+			run_quiet "$dir/download.log" apt-get download \
+				"linux-image-$KABI:$darch=$KVER" "linux-headers-$KABI:$darch=$KVER" \
+				"$common=$KVER" "$kbuild:$(dpkg --print-architecture)=$KVER"
+	) || die "downloading kernel $KABI failed"
+	local deb
+	for deb in "$dir"/*.deb; do
+		dpkg -x "$deb" "$KROOT"
+	done
+	# The headers include the -common tree by absolute path: point it here.
+	sed -i "s|^include /usr/src/|include $KROOT/usr/src/|" "$KHEADERS/Makefile"
+	[ -d "$KROOT/usr/lib/linux-kbuild-$kline" ] || die "linux-kbuild-$kline missing in $KROOT"
+	[ -f "$KIMAGE" ] || die "no kernel image at $KIMAGE"
+	touch "$KROOT/.complete"
+}
+
+# build_module ARCH OUTDIR: build ipcon.ko against $KHEADERS into a copy of
+# the module source in OUTDIR (the source tree stays clean); sets KMOD.
+build_module() {
+	local arch=$1 out=$2 karch="" cross=""
+	case $arch in
+	x86_64) karch=x86_64 ;;
+	aarch64) karch=arm64 cross=aarch64-linux-gnu- ;;
+	armv7) karch=arm cross=arm-linux-gnueabihf- ;;
+	esac
+	rm -rf "$out" && mkdir -p "$out"
+	cp -a "$IPCON_ROOT/ipcon-kmod/." "$out/"
+	log "building ipcon.ko for $KABI"
+	run_quiet "$out/build.log" make -C "$KHEADERS" M="$out" ARCH="$karch" \
+		CROSS_COMPILE="$cross" W=1 modules
+	if grep -E 'warning:' "$out/build.log" >&2; then
+		die "the module build has warnings (W=1 must be clean)"
+	fi
+	KMOD=$out/ipcon.ko
+	local vermagic
+	vermagic=$(modinfo -F vermagic "$KMOD" | awk '{print $1}')
+	[ "$vermagic" = "$KABI" ] || die "ipcon.ko vermagic '$vermagic' does not match kernel $KABI"
+}
