@@ -1,0 +1,88 @@
+//! # ipcon: packet IPC over Generic Netlink for embedded Linux
+//!
+//! The ipcon kernel module registers the generic netlink family `IPCON` and
+//! acts as a broker between processes:
+//!
+//! * **services**: unique names mapped to peer ports; send to a name and
+//!   the kernel routes it,
+//! * **groups**: named, owner-published, with kernel-tracked membership and
+//!   an optional retained last message for late joiners,
+//! * **unicast** relayed by the kernel, which stamps the **sender**: port,
+//!   service name, uid, gid and pid, so a receiver can trust who is talking,
+//! * **events**: peer gone, service or group added or removed,
+//! * **lost-message notices** when a receive queue overflows.
+//!
+//! ## Principle
+//!
+//! Only the kernel speaks: every datagram this crate accepts comes from
+//! netlink port 0; anything else is dropped and counted
+//! ([`Peer::dropped_foreign`]). A [`Peer`] is two sockets paired by the
+//! kernel: requests are synchronous on a control socket, and all
+//! deliveries arrive on a receive socket ([`Peer`] implements `AsFd` for
+//! `poll`/`epoll`). Sending and receiving never allocate: payloads go out as
+//! I/O slices, and come in into a caller buffer, parsed into views that
+//! borrow it ([`Message`]). The crate is `no_std` (without the `std`
+//! feature), uses no `unsafe` code and makes system calls through `rustix`
+//! only. The wire format is in [`uapi`] (mirroring the C header) and
+//! [`wire`] (a pure codec).
+//!
+//! ## Example
+//!
+//! ```no_run
+//! use core::time::Duration;
+//! use ipcon::{Message, Peer, RECV_BUFFER_SIZE};
+//!
+//! # fn main() -> Result<(), ipcon::Error> {
+//! let mut peer = Peer::open()?;
+//! peer.register_service("demo.echo")?;
+//! let mut buf = [0u8; RECV_BUFFER_SIZE];
+//! loop {
+//!     let (from, len) = match peer.recv_timeout(&mut buf, Duration::from_secs(5))? {
+//!         Message::Unicast(m) => {
+//!             // The sender is stamped by the kernel, not claimed by the client.
+//!             if m.sender.uid != 0 {
+//!                 continue;
+//!             }
+//!             (m.sender.port, m.data.len())
+//!         }
+//!         _ => continue,
+//!     };
+//!     // `buf` is free again once the message views are no longer used.
+//!     peer.send_to_port(from, &len.to_ne_bytes())?;
+//! }
+//! # }
+//! ```
+//!
+//! ## Features
+//!
+//! * `std` (default): `std::error::Error` through `core::error::Error`,
+//!   `From<Error> for std::io::Error`; implies `alloc`.
+//! * `alloc`: owned convenience helpers such as [`Peer::service_list`].
+//! * `defmt`: `defmt::Format` for the public types.
+//!
+//! Without default features the crate is `#![no_std]` and needs only
+//! `core` (and a Linux target, for `rustix`).
+
+#![cfg_attr(not(any(feature = "std", test)), no_std)]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+#[cfg(feature = "defmt")]
+mod defmt_impl;
+mod error;
+pub mod name;
+mod peer;
+mod sys;
+pub mod uapi;
+pub mod wire;
+
+pub use error::{Errno, Error};
+pub use name::Name;
+pub use peer::{
+    GroupFlags, GroupInfo, JoinFlags, Peer, ServiceInfo, Target, DUMP_BUFFER_SIZE,
+    RECV_BUFFER_SIZE,
+};
+pub use wire::message::{Event, EventKind, GroupMessage, Lost, Message, Sender, Unicast};

@@ -1,0 +1,833 @@
+//! [`Peer`]: one ipcon endpoint, made of a receive socket and a control socket.
+
+use core::sync::atomic::{AtomicU32, Ordering};
+use core::time::Duration;
+
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::io::{Errno, IoSlice};
+
+use crate::name::validate;
+use crate::sys;
+use crate::uapi::*;
+use crate::wire::attr::{AttrIter, NLA_HDRLEN};
+use crate::wire::builder::{data_attr_header, data_len, data_padding, Builder};
+use crate::wire::genl::{
+    parse_family_id, GenlMsg, CTRL_ATTR_FAMILY_NAME, CTRL_CMD_GETFAMILY, CTRL_VERSION,
+    GENL_HDRLEN, GENL_ID_CTRL,
+};
+use crate::wire::netlink::{
+    NlMsg, NlMsgIter, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_NOOP, NLM_F_ACK, NLM_F_DUMP,
+    NLM_F_REQUEST,
+};
+use crate::wire::{align, get_u16, get_u32};
+use crate::{Error, Message};
+
+/// Size of one attribute carrying a name (header + 63 bytes + NUL, aligned).
+const NAME_ATTR: usize = align(NLA_HDRLEN + IPCON_NAME_MAX + 1);
+/// Size of one `u32` attribute.
+const U32_ATTR: usize = NLA_HDRLEN + 4;
+/// Most data chunks in one message.
+const MAX_CHUNKS: usize = IPCON_PAYLOAD_MAX.div_ceil(IPCON_CHUNK_MAX);
+
+/// Receive buffer size that holds any delivery: the netlink and genetlink
+/// headers, two names (group or addressed service, and sender service),
+/// six `u32` attributes (source port, uid, gid, pid, flags, plus one spare),
+/// and a full [`IPCON_PAYLOAD_MAX`] payload in [`IPCON_CHUNK_MAX`] chunks
+/// with their attribute headers, plus 256 bytes of slack for attributes a
+/// newer kernel module might add: 66 004 bytes.
+///
+/// A smaller buffer works for small messages; a message that does not fit
+/// is reported as [`Error::Truncated`].
+pub const RECV_BUFFER_SIZE: usize = NLMSG_HDRLEN
+    + GENL_HDRLEN
+    + 2 * NAME_ATTR
+    + 6 * U32_ATTR
+    + MAX_CHUNKS * NLA_HDRLEN
+    + IPCON_PAYLOAD_MAX
+    + 256;
+
+/// Recommended buffer size for [`Peer::services`] and [`Peer::groups`].
+///
+/// The kernel packs several dump entries into one datagram and may fill a
+/// datagram up to 32 KiB when the socket has been read with large buffers,
+/// so 32 KiB is always enough; with a smaller buffer a large datagram is
+/// reported as [`Error::Truncated`].
+pub const DUMP_BUFFER_SIZE: usize = 32768;
+
+/// Stack buffer for replies and acknowledgements to requests (the largest
+/// is the nlctrl family description, a few hundred bytes; error acks echo
+/// the request but only their first bytes are needed).
+const REPLY_BUF: usize = 2048;
+/// Stack buffer for request headers (everything but the payload).
+const REQUEST_BUF: usize = NLMSG_HDRLEN + GENL_HDRLEN + 2 * NAME_ATTR + 4 * U32_ATTR + 16;
+
+/// Where to send a unicast message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Target<'a> {
+    /// A peer's port (for example [`Sender::port`](crate::Sender::port) of a request).
+    Port(u32),
+    /// A registered service, resolved by the kernel at send time.
+    Service(&'a str),
+}
+
+/// Flags for [`Peer::register_group`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct GroupFlags(u32);
+
+impl GroupFlags {
+    /// No flags.
+    pub const NONE: Self = GroupFlags(0);
+    /// The kernel keeps the last published message and replays it to
+    /// members that join with [`JoinFlags::LAST`].
+    pub const RETAIN: Self = GroupFlags(IPCON_GRP_F_RETAIN);
+
+    /// The wire value.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Whether all flags of `other` are set.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl core::ops::BitOr for GroupFlags {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        GroupFlags(self.0 | rhs.0)
+    }
+}
+
+/// Flags for [`Peer::join`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct JoinFlags(u32);
+
+impl JoinFlags {
+    /// No flags.
+    pub const NONE: Self = JoinFlags(0);
+    /// Deliver the group's retained message (if any) right after joining,
+    /// as a [`GroupMessage`](crate::GroupMessage) with `retained` set.
+    pub const LAST: Self = JoinFlags(IPCON_JOIN_F_LAST);
+
+    /// The wire value.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Whether all flags of `other` are set.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl core::ops::BitOr for JoinFlags {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        JoinFlags(self.0 | rhs.0)
+    }
+}
+
+/// One entry of [`Peer::services`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ServiceInfo<'a> {
+    /// Service name.
+    pub name: &'a str,
+    /// Port of the peer providing it.
+    pub port: u32,
+}
+
+/// One entry of [`Peer::groups`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct GroupInfo<'a> {
+    /// Group name.
+    pub name: &'a str,
+    /// Port of the owner (the only peer that may publish).
+    pub owner: u32,
+    /// Number of members.
+    pub members: u32,
+    /// Whether the group retains its last message.
+    pub retain: bool,
+}
+
+/// What a request was about, to turn ambiguous errnos into named errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Service,
+    Group,
+    Join,
+    Leave,
+    Subscribe,
+    Unsubscribe,
+    Send,
+    Publish,
+    Other,
+}
+
+fn map_error(op: Op, e: Error) -> Error {
+    let Error::Kernel(errno) = e else { return e };
+    match errno {
+        Errno::EXIST => Error::NameTaken,
+        Errno::NOENT => match op {
+            Op::Group | Op::Join | Op::Leave | Op::Publish => Error::NoSuchGroup,
+            _ => Error::NoSuchService,
+        },
+        Errno::PERM => Error::NotOwner,
+        Errno::ALREADY if op == Op::Subscribe => Error::AlreadySubscribed,
+        Errno::ALREADY => Error::AlreadyMember,
+        Errno::NOTCONN if op == Op::Unsubscribe => Error::NotSubscribed,
+        Errno::NOTCONN => Error::NotMember,
+        Errno::CONNREFUSED => Error::PeerGone,
+        Errno::NOBUFS => Error::QueueFull,
+        Errno::MSGSIZE => Error::PayloadTooLarge,
+        other => Error::Kernel(other),
+    }
+}
+
+/// An ipcon peer: a receive socket R, on which the kernel delivers every
+/// message, event and notice, and a control socket C for synchronous
+/// requests, paired by the kernel into one peer whose port is R's.
+///
+/// Requests take `&mut self` (they use C and a sequence counter); receives
+/// take `&self`, so one thread can receive while the peer is shared
+/// read-only. Dropping the peer closes both sockets, which makes the kernel
+/// remove its services, groups and memberships and announce
+/// [`EventKind::PeerGone`](crate::EventKind::PeerGone).
+#[derive(Debug)]
+pub struct Peer {
+    r: OwnedFd,
+    c: OwnedFd,
+    port: u32,
+    family: u16,
+    seq: u32,
+    dropped: AtomicU32,
+}
+
+/// How a reply datagram sequence ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Until {
+    /// An `NLMSG_ERROR` acknowledgement.
+    Ack,
+    /// `NLMSG_DONE` (dumps).
+    Done,
+}
+
+impl Peer {
+    /// Open a peer: two netlink sockets, the family lookup and the pairing.
+    ///
+    /// Fails with [`Error::NotLoaded`] if the ipcon kernel module is not
+    /// loaded.
+    pub fn open() -> Result<Self, Error> {
+        let (r, port) = sys::open_socket()?;
+        let (c, _) = sys::open_socket()?;
+        let mut peer = Peer {
+            r,
+            c,
+            port,
+            family: 0,
+            seq: 0,
+            dropped: AtomicU32::new(0),
+        };
+        peer.family = peer.lookup_family()?;
+
+        // PAIR_START on R; the reply (and then the ack) arrive on R.
+        let seq = peer.next_seq();
+        let mut hdr = [0u8; REQUEST_BUF];
+        let b = Builder::genl(
+            &mut hdr,
+            peer.family,
+            NLM_F_REQUEST | NLM_F_ACK,
+            seq,
+            IPCON_CMD_PAIR_START,
+            IPCON_GENL_VERSION,
+        )?;
+        sys::send(peer.r.as_fd(), &[IoSlice::new(b.finish()?)])?;
+        let mut token = None;
+        let mut reply = [0u8; REPLY_BUF];
+        transact(
+            peer.r.as_fd(),
+            &peer.dropped,
+            &mut reply,
+            seq,
+            peer.family,
+            Until::Ack,
+            &mut |g| {
+                if g.cmd() == IPCON_CMD_PAIR_START {
+                    if let Some(a) = AttrIter::find(g.attrs(), IPCON_A_TOKEN)? {
+                        token = Some(a.u64()?);
+                    }
+                }
+                Ok(())
+            },
+        )
+        .map_err(|e| map_error(Op::Other, e))?;
+        let token = token.ok_or(Error::Protocol("PAIR_START reply without token"))?;
+
+        // PAIR on C: from now on C acts for R.
+        peer.request(
+            Op::Other,
+            IPCON_CMD_PAIR,
+            |b| {
+                b.attr_u32(IPCON_A_PORT, port)?;
+                b.attr_u64(IPCON_A_TOKEN, token)
+            },
+            &[],
+            |_| Ok(()),
+        )?;
+        Ok(peer)
+    }
+
+    /// The peer's port (that of its receive socket): the address other
+    /// peers send to, and the sender port stamped on its messages.
+    pub fn port(&self) -> u32 {
+        self.port
+    }
+
+    /// The generic netlink family id of ipcon, as resolved at open time.
+    pub fn family_id(&self) -> u16 {
+        self.family
+    }
+
+    /// Number of datagrams dropped because they did not come from the
+    /// kernel (netlink source port not 0). Only the kernel speaks ipcon; a
+    /// local process can address a netlink socket directly, and such
+    /// messages are discarded, never parsed.
+    pub fn dropped_foreign(&self) -> u32 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1).max(1);
+        self.seq
+    }
+
+    fn lookup_family(&mut self) -> Result<u16, Error> {
+        let seq = self.next_seq();
+        let mut hdr = [0u8; REQUEST_BUF];
+        let mut b = Builder::genl(
+            &mut hdr,
+            GENL_ID_CTRL,
+            NLM_F_REQUEST | NLM_F_ACK,
+            seq,
+            CTRL_CMD_GETFAMILY,
+            CTRL_VERSION,
+        )?;
+        b.attr_str(CTRL_ATTR_FAMILY_NAME, IPCON_GENL_NAME)?;
+        sys::send(self.c.as_fd(), &[IoSlice::new(b.finish()?)])?;
+        let mut family = None;
+        let mut reply = [0u8; REPLY_BUF];
+        let res = transact(
+            self.c.as_fd(),
+            &self.dropped,
+            &mut reply,
+            seq,
+            GENL_ID_CTRL,
+            Until::Ack,
+            &mut |g| {
+                family = Some(parse_family_id(g)?);
+                Ok(())
+            },
+        );
+        match res {
+            Err(Error::Kernel(Errno::NOENT)) => Err(Error::NotLoaded),
+            Err(e) => Err(e),
+            Ok(()) => family.ok_or(Error::Protocol("nlctrl sent no family")),
+        }
+    }
+
+    /// Send a request on C (header built by `build`, then `data` as
+    /// zero-copy chunks) and wait for its acknowledgement, passing replies
+    /// to `on_reply`.
+    fn request(
+        &mut self,
+        op: Op,
+        cmd: u8,
+        build: impl FnOnce(&mut Builder<'_>) -> Result<(), Error>,
+        data: &[u8],
+        mut on_reply: impl FnMut(GenlMsg<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if data.len() > IPCON_PAYLOAD_MAX {
+            return Err(Error::PayloadTooLarge);
+        }
+        let seq = self.next_seq();
+        let mut hdr = [0u8; REQUEST_BUF];
+        let mut b = Builder::genl(
+            &mut hdr,
+            self.family,
+            NLM_F_REQUEST | NLM_F_ACK,
+            seq,
+            cmd,
+            IPCON_GENL_VERSION,
+        )?;
+        build(&mut b)?;
+        let head = b.finish_with_trailer(data_len(data.len()))?;
+
+        // iov: header, then per chunk its attribute header and the caller's
+        // bytes, then the final padding.
+        let mut attr_hdrs = [[0u8; NLA_HDRLEN]; MAX_CHUNKS];
+        for (h, chunk) in attr_hdrs.iter_mut().zip(data.chunks(IPCON_CHUNK_MAX)) {
+            *h = data_attr_header(chunk.len());
+        }
+        let empty: &[u8] = &[];
+        let mut iov = [IoSlice::new(empty); 2 + 2 * MAX_CHUNKS];
+        iov[0] = IoSlice::new(head);
+        let mut n = 1;
+        for (h, chunk) in attr_hdrs.iter().zip(data.chunks(IPCON_CHUNK_MAX)) {
+            iov[n] = IoSlice::new(h);
+            iov[n + 1] = IoSlice::new(chunk);
+            n += 2;
+        }
+        iov[n] = IoSlice::new(data_padding(data.len()));
+        n += 1;
+        sys::send(self.c.as_fd(), &iov[..n])?;
+
+        let mut reply = [0u8; REPLY_BUF];
+        transact(
+            self.c.as_fd(),
+            &self.dropped,
+            &mut reply,
+            seq,
+            self.family,
+            Until::Ack,
+            &mut on_reply,
+        )
+        .map_err(|e| map_error(op, e))
+    }
+
+    fn simple(&mut self, op: Op, cmd: u8, name: &str, flags: u32) -> Result<(), Error> {
+        validate(name)?;
+        self.request(
+            op,
+            cmd,
+            |b| {
+                b.attr_str(IPCON_A_NAME, name)?;
+                if flags != 0 {
+                    b.attr_u32(IPCON_A_FLAGS, flags)?;
+                }
+                Ok(())
+            },
+            &[],
+            |_| Ok(()),
+        )
+    }
+
+    /// Register a service under `name`; other peers can then send to it by
+    /// name. Errors: [`Error::NameTaken`], [`Error::InvalidName`].
+    pub fn register_service(&mut self, name: &str) -> Result<(), Error> {
+        self.simple(Op::Service, IPCON_CMD_SRV_REG, name, 0)
+    }
+
+    /// Remove one of this peer's services. Errors: [`Error::NoSuchService`],
+    /// [`Error::NotOwner`].
+    pub fn unregister_service(&mut self, name: &str) -> Result<(), Error> {
+        self.simple(Op::Service, IPCON_CMD_SRV_UNREG, name, 0)
+    }
+
+    /// The port of the peer providing service `name`.
+    /// Errors: [`Error::NoSuchService`].
+    pub fn resolve(&mut self, name: &str) -> Result<u32, Error> {
+        validate(name)?;
+        let mut port = None;
+        self.request(
+            Op::Service,
+            IPCON_CMD_SRV_RESOLVE,
+            |b| b.attr_str(IPCON_A_NAME, name),
+            &[],
+            |g| {
+                if g.cmd() == IPCON_CMD_SRV_RESOLVE {
+                    if let Some(a) = AttrIter::find(g.attrs(), IPCON_A_PORT)? {
+                        port = Some(a.u32()?);
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        port.ok_or(Error::Protocol("resolve reply without port"))
+    }
+
+    fn dump(
+        &mut self,
+        cmd: u8,
+        buf: &mut [u8],
+        on_entry: &mut dyn FnMut(GenlMsg<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let seq = self.next_seq();
+        let mut hdr = [0u8; REQUEST_BUF];
+        let b = Builder::genl(
+            &mut hdr,
+            self.family,
+            NLM_F_REQUEST | NLM_F_DUMP,
+            seq,
+            cmd,
+            IPCON_GENL_VERSION,
+        )?;
+        sys::send(self.c.as_fd(), &[IoSlice::new(b.finish()?)])?;
+        transact(
+            self.c.as_fd(),
+            &self.dropped,
+            buf,
+            seq,
+            self.family,
+            Until::Done,
+            &mut |g| {
+                if g.cmd() != cmd {
+                    return Err(Error::Protocol("unexpected command in dump"));
+                }
+                on_entry(g)
+            },
+        )
+        .map_err(|e| map_error(Op::Other, e))
+    }
+
+    /// List all services, calling `f` for each. `buf` receives the dump
+    /// datagrams; use [`DUMP_BUFFER_SIZE`] bytes.
+    pub fn services(
+        &mut self,
+        buf: &mut [u8],
+        mut f: impl FnMut(ServiceInfo<'_>),
+    ) -> Result<(), Error> {
+        self.dump(IPCON_CMD_SRV_LIST, buf, &mut |g| {
+            let (mut name, mut port) = (None, None);
+            for a in g.attr_iter() {
+                let a = a?;
+                match a.kind() {
+                    IPCON_A_NAME => name = Some(a.str()?),
+                    IPCON_A_PORT => port = Some(a.u32()?),
+                    _ => {}
+                }
+            }
+            match (name, port) {
+                (Some(name), Some(port)) => {
+                    f(ServiceInfo { name, port });
+                    Ok(())
+                }
+                _ => Err(Error::Protocol("service entry without name or port")),
+            }
+        })
+    }
+
+    /// Register a group owned by this peer (only the owner publishes).
+    /// Errors: [`Error::NameTaken`], [`Error::InvalidName`].
+    pub fn register_group(&mut self, name: &str, flags: GroupFlags) -> Result<(), Error> {
+        self.simple(Op::Group, IPCON_CMD_GRP_REG, name, flags.bits())
+    }
+
+    /// Remove one of this peer's groups. Errors: [`Error::NoSuchGroup`],
+    /// [`Error::NotOwner`].
+    pub fn unregister_group(&mut self, name: &str) -> Result<(), Error> {
+        self.simple(Op::Group, IPCON_CMD_GRP_UNREG, name, 0)
+    }
+
+    /// Join a group: its messages are then delivered to this peer.
+    /// Errors: [`Error::NoSuchGroup`], [`Error::AlreadyMember`].
+    pub fn join(&mut self, name: &str, flags: JoinFlags) -> Result<(), Error> {
+        self.simple(Op::Join, IPCON_CMD_GRP_JOIN, name, flags.bits())
+    }
+
+    /// Leave a group. Errors: [`Error::NoSuchGroup`], [`Error::NotMember`].
+    pub fn leave(&mut self, name: &str) -> Result<(), Error> {
+        self.simple(Op::Leave, IPCON_CMD_GRP_LEAVE, name, 0)
+    }
+
+    /// List all groups, calling `f` for each. `buf` receives the dump
+    /// datagrams; use [`DUMP_BUFFER_SIZE`] bytes.
+    pub fn groups(
+        &mut self,
+        buf: &mut [u8],
+        mut f: impl FnMut(GroupInfo<'_>),
+    ) -> Result<(), Error> {
+        self.dump(IPCON_CMD_GRP_LIST, buf, &mut |g| {
+            let (mut name, mut owner, mut members, mut flags) = (None, None, None, 0);
+            for a in g.attr_iter() {
+                let a = a?;
+                match a.kind() {
+                    IPCON_A_NAME => name = Some(a.str()?),
+                    IPCON_A_PORT => owner = Some(a.u32()?),
+                    IPCON_A_COUNT => members = Some(a.u32()?),
+                    IPCON_A_FLAGS => flags = a.u32()?,
+                    _ => {}
+                }
+            }
+            match (name, owner) {
+                (Some(name), Some(owner)) => {
+                    f(GroupInfo {
+                        name,
+                        owner,
+                        members: members.unwrap_or(0),
+                        retain: flags & IPCON_GRP_F_RETAIN != 0,
+                    });
+                    Ok(())
+                }
+                _ => Err(Error::Protocol("group entry without name or owner")),
+            }
+        })
+    }
+
+    /// Send `data` to the peer with port `port`.
+    /// Errors: [`Error::PeerGone`], [`Error::QueueFull`], [`Error::PayloadTooLarge`].
+    pub fn send_to_port(&mut self, port: u32, data: &[u8]) -> Result<(), Error> {
+        self.send(Target::Port(port), data)
+    }
+
+    /// Send `data` to the provider of service `name`.
+    /// Errors: [`Error::NoSuchService`], [`Error::QueueFull`], [`Error::PayloadTooLarge`].
+    pub fn send_to_service(&mut self, name: &str, data: &[u8]) -> Result<(), Error> {
+        self.send(Target::Service(name), data)
+    }
+
+    /// Send `data` (at most [`IPCON_PAYLOAD_MAX`] bytes) to `target`. The
+    /// payload is not copied: it is passed to the kernel as I/O slices.
+    /// The call returns once the kernel has queued the message for the
+    /// destination (or refused it).
+    pub fn send(&mut self, target: Target<'_>, data: &[u8]) -> Result<(), Error> {
+        self.send_inner(None, target, data)
+    }
+
+    /// Like [`send`](Self::send), with the sender stamped as service
+    /// `src_service`, which this peer must own ([`Error::NotOwner`] otherwise).
+    pub fn send_as(&mut self, src_service: &str, target: Target<'_>, data: &[u8]) -> Result<(), Error> {
+        validate(src_service)?;
+        self.send_inner(Some(src_service), target, data)
+    }
+
+    fn send_inner(&mut self, src: Option<&str>, target: Target<'_>, data: &[u8]) -> Result<(), Error> {
+        if let Target::Service(name) = target {
+            validate(name)?;
+        }
+        if data.len() > IPCON_PAYLOAD_MAX {
+            return Err(Error::PayloadTooLarge);
+        }
+        self.request(
+            Op::Send,
+            IPCON_CMD_SEND,
+            |b| {
+                match target {
+                    Target::Port(port) => b.attr_u32(IPCON_A_PORT, port)?,
+                    Target::Service(name) => b.attr_str(IPCON_A_NAME, name)?,
+                }
+                if let Some(src) = src {
+                    b.attr_str(IPCON_A_SRC_NAME, src)?;
+                }
+                Ok(())
+            },
+            data,
+            |_| Ok(()),
+        )
+    }
+
+    /// Publish `data` to all members of `group`, which this peer owns. If
+    /// the group retains, the kernel keeps this message for late joiners.
+    /// Members whose queue is full miss it and get a
+    /// [`Lost`](crate::Lost) notice later.
+    pub fn publish(&mut self, group: &str, data: &[u8]) -> Result<(), Error> {
+        validate(group)?;
+        if data.len() > IPCON_PAYLOAD_MAX {
+            return Err(Error::PayloadTooLarge);
+        }
+        self.request(
+            Op::Publish,
+            IPCON_CMD_PUBLISH,
+            |b| b.attr_str(IPCON_A_NAME, group),
+            data,
+            |_| Ok(()),
+        )
+    }
+
+    /// Subscribe to kernel events (peers gone, services and groups added or
+    /// removed), delivered as [`Message::Event`].
+    pub fn subscribe_events(&mut self) -> Result<(), Error> {
+        self.request(Op::Subscribe, IPCON_CMD_EVENTS_SUB, |_| Ok(()), &[], |_| Ok(()))
+    }
+
+    /// Stop receiving kernel events.
+    pub fn unsubscribe_events(&mut self) -> Result<(), Error> {
+        self.request(Op::Unsubscribe, IPCON_CMD_EVENTS_UNSUB, |_| Ok(()), &[], |_| Ok(()))
+    }
+
+    /// Wait for the next delivery and parse it into `buf` (use
+    /// [`RECV_BUFFER_SIZE`] bytes). The returned message borrows `buf`.
+    ///
+    /// A message larger than `buf` is consumed and reported as
+    /// [`Error::Truncated`]; a malformed one as [`Error::Protocol`]. Both
+    /// leave the peer usable: call `recv` again for the next message.
+    ///
+    /// Datagrams not sent by the kernel are dropped (see
+    /// [`dropped_foreign`](Self::dropped_foreign)). If the socket reports an
+    /// overrun (`ENOBUFS`: the kernel had to drop a message because the
+    /// receive queue was full), receiving simply continues: the kernel
+    /// module reports exactly what was lost with a [`Message::Lost`] notice
+    /// before the next message that gets through, so the overrun flag
+    /// carries no extra information.
+    pub fn recv<'b>(&self, buf: &'b mut [u8]) -> Result<Message<'b>, Error> {
+        self.recv_inner(buf, Mode::Blocking)
+    }
+
+    /// Like [`recv`](Self::recv), giving up with [`Error::TimedOut`] after
+    /// `timeout`.
+    pub fn recv_timeout<'b>(&self, buf: &'b mut [u8], timeout: Duration) -> Result<Message<'b>, Error> {
+        self.recv_inner(buf, Mode::Timeout(timeout))
+    }
+
+    /// Like [`recv`](Self::recv) without waiting: [`Error::WouldBlock`] if
+    /// no message is queued.
+    pub fn try_recv<'b>(&self, buf: &'b mut [u8]) -> Result<Message<'b>, Error> {
+        self.recv_inner(buf, Mode::NonBlocking)
+    }
+
+    fn recv_inner<'b>(&self, buf: &'b mut [u8], mode: Mode) -> Result<Message<'b>, Error> {
+        let deadline = match mode {
+            Mode::Timeout(t) => sys::now().checked_add(t),
+            _ => None,
+        };
+        let len = loop {
+            if let Mode::Timeout(t) = mode {
+                let left = match deadline {
+                    Some(d) => d.saturating_sub(sys::now()),
+                    None => t,
+                };
+                if !sys::wait_readable(self.r.as_fd(), left)? {
+                    return Err(Error::TimedOut);
+                }
+            }
+            match sys::recv(self.r.as_fd(), buf, mode != Mode::Blocking) {
+                Ok(got) if got.src != 0 => {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(got) if got.full > got.len => return Err(Error::Truncated { len: got.full }),
+                Ok(got) => break got.len,
+                // Overrun flag: see `recv`'s documentation.
+                Err(Errno::NOBUFS) => {}
+                Err(Errno::AGAIN) => match mode {
+                    Mode::NonBlocking => return Err(Error::WouldBlock),
+                    // Woken without data (or by a signal): wait again.
+                    Mode::Timeout(_) => {}
+                    Mode::Blocking => return Err(Error::Io(Errno::AGAIN)),
+                },
+                Err(e) => return Err(Error::Io(e)),
+            }
+        };
+        Message::parse(&mut buf[..len], self.family)
+    }
+
+    /// Listing of all services, owned (needs feature `alloc`).
+    #[cfg(feature = "alloc")]
+    pub fn service_list(&mut self) -> Result<alloc::vec::Vec<(alloc::string::String, u32)>, Error> {
+        let mut buf = alloc::vec![0u8; DUMP_BUFFER_SIZE];
+        let mut out = alloc::vec::Vec::new();
+        self.services(&mut buf, |s| out.push((s.name.into(), s.port)))?;
+        Ok(out)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Blocking,
+    NonBlocking,
+    Timeout(Duration),
+}
+
+impl AsFd for Peer {
+    /// The receive socket, for `poll`/`epoll`: readable when
+    /// [`Peer::try_recv`] has something to return.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.r.as_fd()
+    }
+}
+
+/// Read `fd` until the reply sequence for `seq` ends (`until`), passing
+/// messages of type `kind` with that sequence number to `on_reply`.
+/// Messages with other sequence numbers are stale (answers to an earlier,
+/// interrupted request) and skipped; datagrams not from the kernel are
+/// counted in `dropped` and skipped. An error ack gives `Error::Kernel`.
+fn transact(
+    fd: BorrowedFd<'_>,
+    dropped: &AtomicU32,
+    buf: &mut [u8],
+    seq: u32,
+    kind: u16,
+    until: Until,
+    on_reply: &mut dyn FnMut(GenlMsg<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    loop {
+        let got = sys::recv(fd, buf, false).map_err(Error::Io)?;
+        if got.src != 0 {
+            dropped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let data = &buf[..got.len];
+        if got.full > got.len {
+            // Only an error ack may be truncated (it echoes the request,
+            // payload included): its first 20 bytes are all we need.
+            match (get_u16(data, 4), get_u32(data, 8), get_u32(data, NLMSG_HDRLEN)) {
+                (Some(NLMSG_ERROR), Some(s), Some(code)) if s == seq => return ack_result(code as i32),
+                (_, Some(s), _) if s != seq => continue,
+                _ if until == Until::Done => return Err(Error::Truncated { len: got.full }),
+                _ => return Err(Error::Protocol("reply larger than the reply buffer")),
+            }
+        }
+        for msg in NlMsgIter::new(data) {
+            let msg: NlMsg<'_> = msg?;
+            if msg.seq() != seq {
+                continue;
+            }
+            match msg.kind() {
+                NLMSG_ERROR => return ack_result(msg.error_code()?),
+                NLMSG_DONE if until == Until::Done => {
+                    // The payload, if any, is the dump's final status.
+                    let code = msg.error_code().unwrap_or(0);
+                    return if code < 0 { ack_result(code) } else { Ok(()) };
+                }
+                NLMSG_NOOP => {}
+                k if k == kind => on_reply(GenlMsg::new_checked(msg)?)?,
+                _ => return Err(Error::Protocol("unexpected message type in reply")),
+            }
+        }
+    }
+}
+
+fn ack_result(code: i32) -> Result<(), Error> {
+    if code == 0 {
+        Ok(())
+    } else {
+        let errno = i32::try_from(code.unsigned_abs()).unwrap_or(i32::MAX);
+        Err(Error::Kernel(Errno::from_raw_os_error(errno)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffer_sizes() {
+        assert_eq!(RECV_BUFFER_SIZE, 66004);
+        assert!(REQUEST_BUF >= 20 + 68 + 68 + 8 + 8 + 12 + 4);
+        assert_eq!(MAX_CHUNKS, 2);
+    }
+
+    #[test]
+    fn errno_mapping_depends_on_the_operation() {
+        let k = |e| Error::Kernel(e);
+        assert_eq!(map_error(Op::Service, k(Errno::NOENT)), Error::NoSuchService);
+        assert_eq!(map_error(Op::Send, k(Errno::NOENT)), Error::NoSuchService);
+        assert_eq!(map_error(Op::Join, k(Errno::NOENT)), Error::NoSuchGroup);
+        assert_eq!(map_error(Op::Publish, k(Errno::NOENT)), Error::NoSuchGroup);
+        assert_eq!(map_error(Op::Subscribe, k(Errno::ALREADY)), Error::AlreadySubscribed);
+        assert_eq!(map_error(Op::Join, k(Errno::ALREADY)), Error::AlreadyMember);
+        assert_eq!(map_error(Op::Unsubscribe, k(Errno::NOTCONN)), Error::NotSubscribed);
+        assert_eq!(map_error(Op::Leave, k(Errno::NOTCONN)), Error::NotMember);
+        assert_eq!(map_error(Op::Send, k(Errno::CONNREFUSED)), Error::PeerGone);
+        assert_eq!(map_error(Op::Send, k(Errno::NOBUFS)), Error::QueueFull);
+        assert_eq!(map_error(Op::Service, k(Errno::EXIST)), Error::NameTaken);
+        assert_eq!(map_error(Op::Group, k(Errno::PERM)), Error::NotOwner);
+        assert_eq!(map_error(Op::Other, k(Errno::BUSY)), k(Errno::BUSY));
+        assert_eq!(map_error(Op::Other, Error::Io(Errno::NOENT)), Error::Io(Errno::NOENT));
+        assert_eq!(ack_result(-2), Err(Error::Kernel(Errno::NOENT)));
+        assert_eq!(ack_result(0), Ok(()));
+    }
+}

@@ -1,0 +1,148 @@
+//! Netlink attributes (`struct nlattr`): iterator and typed getters.
+
+use super::{align, get_u16};
+use crate::Error;
+
+/// Size of `struct nlattr`.
+pub const NLA_HDRLEN: usize = 4;
+/// Attribute type flag: the payload is nested attributes.
+pub const NLA_F_NESTED: u16 = 0x8000;
+/// Attribute type flag: the payload is in network byte order.
+pub const NLA_F_NET_BYTEORDER: u16 = 0x4000;
+/// Mask of the attribute type without the flags.
+pub const NLA_TYPE_MASK: u16 = !(NLA_F_NESTED | NLA_F_NET_BYTEORDER);
+
+/// One attribute: its type (flags masked off) and its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attr<'a> {
+    kind: u16,
+    offset: usize,
+    payload: &'a [u8],
+}
+
+impl<'a> Attr<'a> {
+    /// The attribute type, without [`NLA_F_NESTED`] / [`NLA_F_NET_BYTEORDER`].
+    pub fn kind(&self) -> u16 {
+        self.kind
+    }
+
+    /// The payload (without header and padding).
+    pub fn payload(&self) -> &'a [u8] {
+        self.payload
+    }
+
+    /// Offset of the payload from the start of the buffer given to
+    /// [`AttrIter::new`].
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The payload as a host-endian `u32`; it must be exactly 4 bytes.
+    pub fn u32(&self) -> Result<u32, Error> {
+        Self::u32_of(self.payload)
+    }
+
+    pub(crate) fn u32_of(payload: &[u8]) -> Result<u32, Error> {
+        let b: [u8; 4] = payload
+            .try_into()
+            .map_err(|_| Error::Protocol("u32 attribute of wrong length"))?;
+        Ok(u32::from_ne_bytes(b))
+    }
+
+    /// The payload as a host-endian `u16`; it must be exactly 2 bytes.
+    pub fn u16(&self) -> Result<u16, Error> {
+        let b: [u8; 2] = self
+            .payload
+            .try_into()
+            .map_err(|_| Error::Protocol("u16 attribute of wrong length"))?;
+        Ok(u16::from_ne_bytes(b))
+    }
+
+    /// The payload as a host-endian `u64`; it must be exactly 8 bytes.
+    pub fn u64(&self) -> Result<u64, Error> {
+        let b: [u8; 8] = self
+            .payload
+            .try_into()
+            .map_err(|_| Error::Protocol("u64 attribute of wrong length"))?;
+        Ok(u64::from_ne_bytes(b))
+    }
+
+    /// The payload as a NUL-terminated UTF-8 string (without the NUL).
+    pub fn str(&self) -> Result<&'a str, Error> {
+        str_of(self.payload)
+    }
+}
+
+/// The NUL-terminated UTF-8 string at the start of `payload`.
+pub(crate) fn str_of(payload: &[u8]) -> Result<&str, Error> {
+    let nul = payload
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or(Error::Protocol("string attribute without NUL"))?;
+    core::str::from_utf8(&payload[..nul]).map_err(|_| Error::Protocol("string attribute not UTF-8"))
+}
+
+/// Iterator over the attributes in a buffer. Yields an error (and then
+/// stops) when an attribute header is truncated, its length is smaller than
+/// the header, or it runs past the end of the buffer. Trailing bytes too
+/// short for a header (padding) end the iteration silently.
+#[derive(Debug, Clone)]
+pub struct AttrIter<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> AttrIter<'a> {
+    /// Iterate over the attributes in `buf`.
+    pub fn new(buf: &'a [u8]) -> Self {
+        AttrIter { buf, pos: 0 }
+    }
+
+    /// Find the first attribute of type `kind`.
+    pub fn find(buf: &'a [u8], kind: u16) -> Result<Option<Attr<'a>>, Error> {
+        for attr in AttrIter::new(buf) {
+            let attr = attr?;
+            if attr.kind() == kind {
+                return Ok(Some(attr));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl<'a> Iterator for AttrIter<'a> {
+    type Item = Result<Attr<'a>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.buf.len().saturating_sub(self.pos);
+        if rest < NLA_HDRLEN {
+            // Nothing left, or alignment padding only.
+            self.pos = self.buf.len();
+            return None;
+        }
+        let (len, kind) = match (get_u16(self.buf, self.pos), get_u16(self.buf, self.pos + 2)) {
+            (Some(l), Some(k)) => (l as usize, k),
+            _ => {
+                self.pos = self.buf.len();
+                return Some(Err(Error::Protocol("truncated attribute header")));
+            }
+        };
+        if len < NLA_HDRLEN {
+            self.pos = self.buf.len();
+            return Some(Err(Error::Protocol("attribute length smaller than its header")));
+        }
+        if len > rest {
+            self.pos = self.buf.len();
+            return Some(Err(Error::Protocol("attribute runs past the end of the message")));
+        }
+        let start = self.pos + NLA_HDRLEN;
+        let end = self.pos + len;
+        let attr = Attr {
+            kind: kind & NLA_TYPE_MASK,
+            offset: start,
+            payload: &self.buf[start..end],
+        };
+        self.pos = (self.pos + align(len)).min(self.buf.len());
+        Some(Ok(attr))
+    }
+}

@@ -1,0 +1,312 @@
+//! Deliveries from the kernel, parsed into typed views that borrow the
+//! receive buffer.
+
+use super::attr::{str_of, Attr, NLA_HDRLEN, NLA_TYPE_MASK};
+use super::genl::{GenlMsg, ATTRS_OFFSET};
+use super::netlink::NlMsg;
+use super::{align, get_u16};
+use crate::uapi::*;
+use crate::Error;
+
+/// A message delivered by the kernel to a peer's receive socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Message<'a> {
+    /// A unicast message sent to this peer (by port or by service name).
+    Unicast(Unicast<'a>),
+    /// A message published to a group this peer is a member of.
+    Group(GroupMessage<'a>),
+    /// A kernel event (after [`Peer::subscribe_events`](crate::Peer::subscribe_events)).
+    Event(Event<'a>),
+    /// Messages were dropped because this peer's receive queue was full.
+    Lost(Lost<'a>),
+}
+
+/// Who sent a message: stamped by the kernel, not by the sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Sender<'a> {
+    /// The sending peer's port (reply with [`Target::Port`](crate::Target::Port)).
+    pub port: u32,
+    /// The sender's service: the one it named when sending, or else its
+    /// oldest service; `None` if it has none.
+    pub service: Option<&'a str>,
+    /// Effective user id of the sender.
+    pub uid: u32,
+    /// Effective group id of the sender.
+    pub gid: u32,
+    /// Process (thread group) id of the sender, in its own pid namespace.
+    pub pid: u32,
+}
+
+/// A unicast message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Unicast<'a> {
+    /// The kernel-stamped sender.
+    pub sender: Sender<'a>,
+    /// The service name the message was addressed to, if it was sent to a
+    /// service rather than to a port.
+    pub service: Option<&'a str>,
+    /// The payload (contiguous even if it arrived in several chunks).
+    pub data: &'a [u8],
+}
+
+/// A group message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct GroupMessage<'a> {
+    /// The group it was published to.
+    pub group: &'a str,
+    /// The kernel-stamped sender (the group owner).
+    pub sender: Sender<'a>,
+    /// True if this is the replay of the group's retained message, delivered
+    /// on a join with [`JoinFlags::LAST`](crate::JoinFlags::LAST).
+    pub retained: bool,
+    /// The payload.
+    pub data: &'a [u8],
+}
+
+/// Kind of a kernel event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum EventKind {
+    /// A peer closed its sockets or exited ([`Event::port`] is the peer).
+    PeerGone,
+    /// A service was registered.
+    ServiceAdded,
+    /// A service was removed (unregistered, or its owner is gone).
+    ServiceRemoved,
+    /// A group was registered.
+    GroupAdded,
+    /// A group was removed.
+    GroupRemoved,
+    /// An event kind this version of the crate does not know.
+    Unknown(u32),
+}
+
+impl EventKind {
+    /// The kind for a wire value `IPCON_EV_*`.
+    pub fn from_raw(raw: u32) -> Self {
+        match raw {
+            IPCON_EV_PEER_GONE => EventKind::PeerGone,
+            IPCON_EV_SRV_ADDED => EventKind::ServiceAdded,
+            IPCON_EV_SRV_REMOVED => EventKind::ServiceRemoved,
+            IPCON_EV_GRP_ADDED => EventKind::GroupAdded,
+            IPCON_EV_GRP_REMOVED => EventKind::GroupRemoved,
+            other => EventKind::Unknown(other),
+        }
+    }
+
+    /// The wire value `IPCON_EV_*`.
+    pub fn to_raw(self) -> u32 {
+        match self {
+            EventKind::PeerGone => IPCON_EV_PEER_GONE,
+            EventKind::ServiceAdded => IPCON_EV_SRV_ADDED,
+            EventKind::ServiceRemoved => IPCON_EV_SRV_REMOVED,
+            EventKind::GroupAdded => IPCON_EV_GRP_ADDED,
+            EventKind::GroupRemoved => IPCON_EV_GRP_REMOVED,
+            EventKind::Unknown(raw) => raw,
+        }
+    }
+}
+
+/// A kernel event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Event<'a> {
+    /// What happened.
+    pub kind: EventKind,
+    /// The peer concerned: the peer that is gone, or the owner of the
+    /// service or group.
+    pub port: u32,
+    /// The service or group name (`None` for [`EventKind::PeerGone`]).
+    pub name: Option<&'a str>,
+}
+
+/// Notice that messages to this peer were dropped because its receive
+/// queue was full. The kernel sends it before the next message that does
+/// get through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Lost<'a> {
+    /// The group whose messages were lost, or `None` for lost events.
+    pub group: Option<&'a str>,
+    /// How many messages were lost.
+    pub count: u32,
+}
+
+/// Where a string attribute ended up.
+#[derive(Clone, Copy)]
+enum Loc {
+    /// In place (before the first data chunk): start, length.
+    At(usize, usize),
+    /// Moved into the string block after the compacted data: offset in the
+    /// block, length.
+    Moved(usize, usize),
+}
+
+#[derive(Default)]
+struct Fields {
+    name: Option<Loc>,
+    src_name: Option<Loc>,
+    src_port: Option<u32>,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    pid: Option<u32>,
+    flags: Option<u32>,
+    event: Option<u32>,
+    port: Option<u32>,
+    count: Option<u32>,
+}
+
+impl<'a> Message<'a> {
+    /// Parse the delivery at the start of `buf` (the bytes received from
+    /// the kernel); `family` is the ipcon family id.
+    ///
+    /// If the payload came in several [`IPCON_A_DATA`] chunks they are
+    /// compacted in place (the buffer is modified) so that the payload is one
+    /// contiguous slice. Never panics; malformed input gives
+    /// [`Error::Protocol`].
+    pub fn parse(buf: &'a mut [u8], family: u16) -> Result<Self, Error> {
+        let (len, cmd) = {
+            let nl = NlMsg::new_checked(buf)?;
+            if nl.kind() != family {
+                return Err(Error::Protocol("unexpected netlink message type"));
+            }
+            let genl = GenlMsg::new_checked(nl)?;
+            (nl.len(), genl.cmd())
+        };
+        if !matches!(
+            cmd,
+            IPCON_CMD_MSG | IPCON_CMD_GRP_MSG | IPCON_CMD_EVENT | IPCON_CMD_LOST
+        ) {
+            return Err(Error::Protocol("unexpected command in delivery"));
+        }
+        let msg = &mut buf[..len];
+
+        let mut f = Fields::default();
+        // Compacted data lives in msg[d0..w]; moved strings in
+        // msg[w..w + strings].
+        let mut data: Option<(usize, usize)> = None;
+        let mut strings = 0usize;
+        let mut pos = ATTRS_OFFSET;
+        while len.saturating_sub(pos) >= NLA_HDRLEN {
+            let alen = get_u16(msg, pos).unwrap_or(0) as usize;
+            let kind = get_u16(msg, pos + 2).unwrap_or(0) & NLA_TYPE_MASK;
+            if alen < NLA_HDRLEN {
+                return Err(Error::Protocol("attribute length smaller than its header"));
+            }
+            if alen > len - pos {
+                return Err(Error::Protocol("attribute runs past the end of the message"));
+            }
+            let start = pos + NLA_HDRLEN;
+            let end = pos + alen;
+            let next = (pos + align(alen)).min(len);
+            let n = end - start;
+            match kind {
+                IPCON_A_DATA => match data {
+                    None => data = Some((start, end)),
+                    Some((d0, w)) => {
+                        // Invariant: w + strings <= pos, so this stays within
+                        // already-processed bytes and the chunk itself.
+                        let s = w + strings;
+                        msg.copy_within(start..end, s);
+                        if strings > 0 {
+                            msg[w..s + n].rotate_right(n);
+                        }
+                        data = Some((d0, w + n));
+                    }
+                },
+                IPCON_A_NAME | IPCON_A_SRC_NAME => {
+                    let slen = str_of(&msg[start..end])?.len();
+                    let loc = match data {
+                        None => Loc::At(start, slen),
+                        Some((_, w)) => {
+                            msg.copy_within(start..start + slen, w + strings);
+                            strings += slen;
+                            Loc::Moved(strings - slen, slen)
+                        }
+                    };
+                    if kind == IPCON_A_NAME {
+                        f.name = Some(loc);
+                    } else {
+                        f.src_name = Some(loc);
+                    }
+                }
+                IPCON_A_SRC_PORT | IPCON_A_UID | IPCON_A_GID | IPCON_A_PID | IPCON_A_FLAGS
+                | IPCON_A_EVENT | IPCON_A_PORT | IPCON_A_COUNT => {
+                    let v = Attr::u32_of(&msg[start..end])?;
+                    let slot = match kind {
+                        IPCON_A_SRC_PORT => &mut f.src_port,
+                        IPCON_A_UID => &mut f.uid,
+                        IPCON_A_GID => &mut f.gid,
+                        IPCON_A_PID => &mut f.pid,
+                        IPCON_A_FLAGS => &mut f.flags,
+                        IPCON_A_EVENT => &mut f.event,
+                        IPCON_A_PORT => &mut f.port,
+                        _ => &mut f.count,
+                    };
+                    *slot = Some(v);
+                }
+                _ => {} // unknown or unused attribute: skipped
+            }
+            pos = next;
+        }
+
+        let msg: &'a [u8] = msg;
+        let (payload, w) = match data {
+            Some((d0, w)) => (&msg[d0..w], w),
+            None => (&msg[..0], 0),
+        };
+        let string = |loc: Option<Loc>| -> Result<Option<&'a str>, Error> {
+            let range = match loc {
+                None => return Ok(None),
+                Some(Loc::At(s, l)) => s..s + l,
+                Some(Loc::Moved(r, l)) => w + r..w + r + l,
+            };
+            let bytes = msg.get(range).ok_or(Error::Protocol("bad string location"))?;
+            core::str::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| Error::Protocol("string attribute not UTF-8"))
+        };
+        let name = string(f.name)?;
+        let sender = || -> Result<Sender<'a>, Error> {
+            match (f.src_port, f.uid, f.gid, f.pid) {
+                (Some(port), Some(uid), Some(gid), Some(pid)) => Ok(Sender {
+                    port,
+                    service: string(f.src_name)?,
+                    uid,
+                    gid,
+                    pid,
+                }),
+                _ => Err(Error::Protocol("message without sender attributes")),
+            }
+        };
+        Ok(match cmd {
+            IPCON_CMD_MSG => Message::Unicast(Unicast {
+                sender: sender()?,
+                service: name,
+                data: payload,
+            }),
+            IPCON_CMD_GRP_MSG => Message::Group(GroupMessage {
+                group: name.ok_or(Error::Protocol("group message without group name"))?,
+                sender: sender()?,
+                retained: f.flags.unwrap_or(0) & IPCON_MSG_F_RETAINED != 0,
+                data: payload,
+            }),
+            IPCON_CMD_EVENT => match (f.event, f.port) {
+                (Some(ev), Some(port)) => Message::Event(Event {
+                    kind: EventKind::from_raw(ev),
+                    port,
+                    name,
+                }),
+                _ => return Err(Error::Protocol("event without kind or port")),
+            },
+            _ => Message::Lost(Lost {
+                group: name,
+                count: f.count.ok_or(Error::Protocol("lost notice without count"))?,
+            }),
+        })
+    }
+}
