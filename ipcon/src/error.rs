@@ -169,8 +169,12 @@ mod tests {
             Error::NotLoaded.to_string(),
             "the ipcon kernel module is not loaded (run: modprobe ipcon)"
         );
-        assert!(Error::Truncated { len: 70000 }.to_string().contains("70000"));
-        assert!(Error::Kernel(Errno::OPNOTSUPP).to_string().contains("EOPNOTSUPP"));
+        assert!(Error::Truncated { len: 70000 }
+            .to_string()
+            .contains("70000"));
+        assert!(Error::Kernel(Errno::OPNOTSUPP)
+            .to_string()
+            .contains("EOPNOTSUPP"));
         assert_eq!(
             embedded_io::Error::kind(&Error::PeerGone),
             embedded_io::ErrorKind::ConnectionRefused

@@ -82,7 +82,11 @@ pub mod wire;
 pub use error::{Errno, Error};
 pub use name::Name;
 pub use peer::{
-    GroupFlags, GroupInfo, JoinFlags, Peer, ServiceInfo, Target, DUMP_BUFFER_SIZE,
-    RECV_BUFFER_SIZE,
+    GroupFlags, GroupInfo, JoinFlags, Peer, ServiceInfo, Target, DUMP_BUFFER_SIZE, RECV_BUFFER_SIZE,
 };
+/// Largest payload of one message, in bytes ([`uapi::IPCON_PAYLOAD_MAX`]).
+pub const PAYLOAD_MAX: usize = uapi::IPCON_PAYLOAD_MAX;
+/// Longest service or group name, in bytes ([`uapi::IPCON_NAME_MAX`]).
+pub const NAME_MAX: usize = uapi::IPCON_NAME_MAX;
+
 pub use wire::message::{Event, EventKind, GroupMessage, Lost, Message, Sender, Unicast};

@@ -4,16 +4,16 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use core::time::Duration;
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use rustix::io::{Errno, IoSlice};
+use rustix::io::Errno;
 
 use crate::name::validate;
 use crate::sys;
 use crate::uapi::*;
 use crate::wire::attr::{AttrIter, NLA_HDRLEN};
-use crate::wire::builder::{data_attr_header, data_len, data_padding, Builder};
+use crate::wire::builder::{data_headers, data_len, gather, Builder, MAX_CHUNKS};
 use crate::wire::genl::{
-    parse_family_id, GenlMsg, CTRL_ATTR_FAMILY_NAME, CTRL_CMD_GETFAMILY, CTRL_VERSION,
-    GENL_HDRLEN, GENL_ID_CTRL,
+    parse_family_id, GenlMsg, CTRL_ATTR_FAMILY_NAME, CTRL_CMD_GETFAMILY, CTRL_VERSION, GENL_HDRLEN,
+    GENL_ID_CTRL,
 };
 use crate::wire::netlink::{
     NlMsg, NlMsgIter, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_NOOP, NLM_F_ACK, NLM_F_DUMP,
@@ -26,8 +26,6 @@ use crate::{Error, Message};
 const NAME_ATTR: usize = align(NLA_HDRLEN + IPCON_NAME_MAX + 1);
 /// Size of one `u32` attribute.
 const U32_ATTR: usize = NLA_HDRLEN + 4;
-/// Most data chunks in one message.
-const MAX_CHUNKS: usize = IPCON_PAYLOAD_MAX.div_ceil(IPCON_CHUNK_MAX);
 
 /// Receive buffer size that holds any delivery: the netlink and genetlink
 /// headers, two names (group or addressed service, and sender service),
@@ -61,6 +59,9 @@ const REPLY_BUF: usize = 2048;
 /// Stack buffer for request headers (everything but the payload).
 const REQUEST_BUF: usize = NLMSG_HDRLEN + GENL_HDRLEN + 2 * NAME_ATTR + 4 * U32_ATTR + 16;
 
+// The largest request header: SEND by name with a source name.
+const _: () = assert!(REQUEST_BUF >= NLMSG_HDRLEN + GENL_HDRLEN + 2 * NAME_ATTR + U32_ATTR);
+
 /// Where to send a unicast message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -82,6 +83,11 @@ impl GroupFlags {
     /// The kernel keeps the last published message and replays it to
     /// members that join with [`JoinFlags::LAST`].
     pub const RETAIN: Self = GroupFlags(IPCON_GRP_F_RETAIN);
+
+    /// No flags (same as [`GroupFlags::NONE`]).
+    pub const fn empty() -> Self {
+        GroupFlags(0)
+    }
 
     /// The wire value.
     pub const fn bits(self) -> u32 {
@@ -112,6 +118,11 @@ impl JoinFlags {
     /// Deliver the group's retained message (if any) right after joining,
     /// as a [`GroupMessage`](crate::GroupMessage) with `retained` set.
     pub const LAST: Self = JoinFlags(IPCON_JOIN_F_LAST);
+
+    /// No flags (same as [`JoinFlags::NONE`]).
+    pub const fn empty() -> Self {
+        JoinFlags(0)
+    }
 
     /// The wire value.
     pub const fn bits(self) -> u32 {
@@ -246,7 +257,7 @@ impl Peer {
             IPCON_CMD_PAIR_START,
             IPCON_GENL_VERSION,
         )?;
-        sys::send(peer.r.as_fd(), &[IoSlice::new(b.finish()?)])?;
+        sys::send(peer.r.as_fd(), &[b.finish()?])?;
         let mut token = None;
         let mut reply = [0u8; REPLY_BUF];
         transact(
@@ -318,7 +329,7 @@ impl Peer {
             CTRL_VERSION,
         )?;
         b.attr_str(CTRL_ATTR_FAMILY_NAME, IPCON_GENL_NAME)?;
-        sys::send(self.c.as_fd(), &[IoSlice::new(b.finish()?)])?;
+        sys::send(self.c.as_fd(), &[b.finish()?])?;
         let mut family = None;
         let mut reply = [0u8; REPLY_BUF];
         let res = transact(
@@ -367,24 +378,10 @@ impl Peer {
         build(&mut b)?;
         let head = b.finish_with_trailer(data_len(data.len()))?;
 
-        // iov: header, then per chunk its attribute header and the caller's
-        // bytes, then the final padding.
-        let mut attr_hdrs = [[0u8; NLA_HDRLEN]; MAX_CHUNKS];
-        for (h, chunk) in attr_hdrs.iter_mut().zip(data.chunks(IPCON_CHUNK_MAX)) {
-            *h = data_attr_header(chunk.len());
-        }
-        let empty: &[u8] = &[];
-        let mut iov = [IoSlice::new(empty); 2 + 2 * MAX_CHUNKS];
-        iov[0] = IoSlice::new(head);
-        let mut n = 1;
-        for (h, chunk) in attr_hdrs.iter().zip(data.chunks(IPCON_CHUNK_MAX)) {
-            iov[n] = IoSlice::new(h);
-            iov[n + 1] = IoSlice::new(chunk);
-            n += 2;
-        }
-        iov[n] = IoSlice::new(data_padding(data.len()));
-        n += 1;
-        sys::send(self.c.as_fd(), &iov[..n])?;
+        // Zero copy: the caller's payload goes out as I/O slices.
+        let hdrs = data_headers(data);
+        let (parts, n) = gather(head, &hdrs, data);
+        sys::send(self.c.as_fd(), &parts[..n])?;
 
         let mut reply = [0u8; REPLY_BUF];
         transact(
@@ -466,7 +463,7 @@ impl Peer {
             cmd,
             IPCON_GENL_VERSION,
         )?;
-        sys::send(self.c.as_fd(), &[IoSlice::new(b.finish()?)])?;
+        sys::send(self.c.as_fd(), &[b.finish()?])?;
         transact(
             self.c.as_fd(),
             &self.dropped,
@@ -590,12 +587,22 @@ impl Peer {
 
     /// Like [`send`](Self::send), with the sender stamped as service
     /// `src_service`, which this peer must own ([`Error::NotOwner`] otherwise).
-    pub fn send_as(&mut self, src_service: &str, target: Target<'_>, data: &[u8]) -> Result<(), Error> {
+    pub fn send_as(
+        &mut self,
+        src_service: &str,
+        target: Target<'_>,
+        data: &[u8],
+    ) -> Result<(), Error> {
         validate(src_service)?;
         self.send_inner(Some(src_service), target, data)
     }
 
-    fn send_inner(&mut self, src: Option<&str>, target: Target<'_>, data: &[u8]) -> Result<(), Error> {
+    fn send_inner(
+        &mut self,
+        src: Option<&str>,
+        target: Target<'_>,
+        data: &[u8],
+    ) -> Result<(), Error> {
         if let Target::Service(name) = target {
             validate(name)?;
         }
@@ -641,12 +648,24 @@ impl Peer {
     /// Subscribe to kernel events (peers gone, services and groups added or
     /// removed), delivered as [`Message::Event`].
     pub fn subscribe_events(&mut self) -> Result<(), Error> {
-        self.request(Op::Subscribe, IPCON_CMD_EVENTS_SUB, |_| Ok(()), &[], |_| Ok(()))
+        self.request(
+            Op::Subscribe,
+            IPCON_CMD_EVENTS_SUB,
+            |_| Ok(()),
+            &[],
+            |_| Ok(()),
+        )
     }
 
     /// Stop receiving kernel events.
     pub fn unsubscribe_events(&mut self) -> Result<(), Error> {
-        self.request(Op::Unsubscribe, IPCON_CMD_EVENTS_UNSUB, |_| Ok(()), &[], |_| Ok(()))
+        self.request(
+            Op::Unsubscribe,
+            IPCON_CMD_EVENTS_UNSUB,
+            |_| Ok(()),
+            &[],
+            |_| Ok(()),
+        )
     }
 
     /// Wait for the next delivery and parse it into `buf` (use
@@ -669,7 +688,11 @@ impl Peer {
 
     /// Like [`recv`](Self::recv), giving up with [`Error::TimedOut`] after
     /// `timeout`.
-    pub fn recv_timeout<'b>(&self, buf: &'b mut [u8], timeout: Duration) -> Result<Message<'b>, Error> {
+    pub fn recv_timeout<'b>(
+        &self,
+        buf: &'b mut [u8],
+        timeout: Duration,
+    ) -> Result<Message<'b>, Error> {
         self.recv_inner(buf, Mode::Timeout(timeout))
     }
 
@@ -763,8 +786,14 @@ fn transact(
         if got.full > got.len {
             // Only an error ack may be truncated (it echoes the request,
             // payload included): its first 20 bytes are all we need.
-            match (get_u16(data, 4), get_u32(data, 8), get_u32(data, NLMSG_HDRLEN)) {
-                (Some(NLMSG_ERROR), Some(s), Some(code)) if s == seq => return ack_result(code as i32),
+            match (
+                get_u16(data, 4),
+                get_u32(data, 8),
+                get_u32(data, NLMSG_HDRLEN),
+            ) {
+                (Some(NLMSG_ERROR), Some(s), Some(code)) if s == seq => {
+                    return ack_result(code as i32)
+                }
                 (_, Some(s), _) if s != seq => continue,
                 _ if until == Until::Done => return Err(Error::Truncated { len: got.full }),
                 _ => return Err(Error::Protocol("reply larger than the reply buffer")),
@@ -806,27 +835,38 @@ mod tests {
     #[test]
     fn buffer_sizes() {
         assert_eq!(RECV_BUFFER_SIZE, 66004);
-        assert!(REQUEST_BUF >= 20 + 68 + 68 + 8 + 8 + 12 + 4);
         assert_eq!(MAX_CHUNKS, 2);
     }
 
     #[test]
     fn errno_mapping_depends_on_the_operation() {
         let k = |e| Error::Kernel(e);
-        assert_eq!(map_error(Op::Service, k(Errno::NOENT)), Error::NoSuchService);
+        assert_eq!(
+            map_error(Op::Service, k(Errno::NOENT)),
+            Error::NoSuchService
+        );
         assert_eq!(map_error(Op::Send, k(Errno::NOENT)), Error::NoSuchService);
         assert_eq!(map_error(Op::Join, k(Errno::NOENT)), Error::NoSuchGroup);
         assert_eq!(map_error(Op::Publish, k(Errno::NOENT)), Error::NoSuchGroup);
-        assert_eq!(map_error(Op::Subscribe, k(Errno::ALREADY)), Error::AlreadySubscribed);
+        assert_eq!(
+            map_error(Op::Subscribe, k(Errno::ALREADY)),
+            Error::AlreadySubscribed
+        );
         assert_eq!(map_error(Op::Join, k(Errno::ALREADY)), Error::AlreadyMember);
-        assert_eq!(map_error(Op::Unsubscribe, k(Errno::NOTCONN)), Error::NotSubscribed);
+        assert_eq!(
+            map_error(Op::Unsubscribe, k(Errno::NOTCONN)),
+            Error::NotSubscribed
+        );
         assert_eq!(map_error(Op::Leave, k(Errno::NOTCONN)), Error::NotMember);
         assert_eq!(map_error(Op::Send, k(Errno::CONNREFUSED)), Error::PeerGone);
         assert_eq!(map_error(Op::Send, k(Errno::NOBUFS)), Error::QueueFull);
         assert_eq!(map_error(Op::Service, k(Errno::EXIST)), Error::NameTaken);
         assert_eq!(map_error(Op::Group, k(Errno::PERM)), Error::NotOwner);
         assert_eq!(map_error(Op::Other, k(Errno::BUSY)), k(Errno::BUSY));
-        assert_eq!(map_error(Op::Other, Error::Io(Errno::NOENT)), Error::Io(Errno::NOENT));
+        assert_eq!(
+            map_error(Op::Other, Error::Io(Errno::NOENT)),
+            Error::Io(Errno::NOENT)
+        );
         assert_eq!(ack_result(-2), Err(Error::Kernel(Errno::NOENT)));
         assert_eq!(ack_result(0), Ok(()));
     }

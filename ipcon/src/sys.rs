@@ -12,6 +12,7 @@ use rustix::net::{
 };
 use rustix::time::{clock_gettime, ClockId};
 
+use crate::wire::builder::MAX_PARTS;
 use crate::Error;
 
 /// The kernel's netlink address (port 0).
@@ -33,9 +34,19 @@ pub(crate) fn open_socket() -> Result<(OwnedFd, u32), Error> {
     Ok((fd, addr.pid()))
 }
 
-/// Send one netlink message, gathered from `iov`, to the kernel.
-pub(crate) fn send(fd: BorrowedFd<'_>, iov: &[IoSlice<'_>]) -> Result<(), Error> {
-    let total: usize = iov.iter().map(|s| s.len()).sum();
+/// Send one netlink message, gathered from `parts` (at most
+/// [`MAX_PARTS`] slices, sent without copying), to the kernel.
+pub(crate) fn send(fd: BorrowedFd<'_>, parts: &[&[u8]]) -> Result<(), Error> {
+    let empty: &[u8] = &[];
+    let mut slices = [IoSlice::new(empty); MAX_PARTS];
+    if parts.len() > MAX_PARTS {
+        return Err(Error::BufferTooSmall);
+    }
+    for (io, part) in slices.iter_mut().zip(parts) {
+        *io = IoSlice::new(part);
+    }
+    let iov = &slices[..parts.len()];
+    let total: usize = parts.iter().map(|p| p.len()).sum();
     loop {
         let mut control = SendAncillaryBuffer::default();
         match sendmsg_addr(fd, &KERNEL, iov, &mut control, SendFlags::empty()) {
@@ -60,7 +71,11 @@ pub(crate) struct Received {
 /// Receive one datagram (with `MSG_TRUNC`, so the full length is reported).
 /// Retries on `EINTR`; other errors, including `EAGAIN` and `ENOBUFS`, are
 /// returned for the caller to decide.
-pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8], nonblocking: bool) -> Result<Received, Errno> {
+pub(crate) fn recv(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    nonblocking: bool,
+) -> Result<Received, Errno> {
     let mut flags = RecvFlags::TRUNC;
     if nonblocking {
         flags |= RecvFlags::DONTWAIT;

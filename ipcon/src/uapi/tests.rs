@@ -65,7 +65,9 @@ fn tokenize(expr: &str) -> Vec<Tok> {
             } else {
                 lit.parse()
             };
-            toks.push(Tok::Num(v.unwrap_or_else(|_| panic!("bad literal in {expr:?}"))));
+            toks.push(Tok::Num(
+                v.unwrap_or_else(|_| panic!("bad literal in {expr:?}")),
+            ));
         } else if c.is_ascii_alphabetic() || c == b'_' {
             let start = i;
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
@@ -132,7 +134,11 @@ impl Eval<'_> {
         }
     }
     fn primary(&mut self) -> u64 {
-        let tok = self.toks.get(self.pos).cloned().expect("expression ends early");
+        let tok = self
+            .toks
+            .get(self.pos)
+            .cloned()
+            .expect("expression ends early");
         self.pos += 1;
         match tok {
             Tok::Num(n) => n,
@@ -232,14 +238,19 @@ fn rust_constants_match_the_c_header() {
     let path = format!("{}/{}", env!("CARGO_MANIFEST_DIR"), HEADER);
     let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     let (ints, strings) = parse_header(&src);
-    assert!(ints.len() > 40, "suspiciously few constants parsed: {ints:?}");
+    assert!(
+        ints.len() > 40,
+        "suspiciously few constants parsed: {ints:?}"
+    );
 
     let rust: BTreeMap<&str, u64> = super::ALL.iter().copied().collect();
     assert_eq!(rust.len(), super::ALL.len(), "duplicate Rust constant");
     let mut problems = Vec::new();
     for (name, value) in &ints {
         match rust.get(name.as_str()) {
-            None => problems.push(format!("{name} = {value} is in the header but not in uapi.rs")),
+            None => problems.push(format!(
+                "{name} = {value} is in the header but not in uapi.rs"
+            )),
             Some(v) if v != value => {
                 problems.push(format!("{name}: header says {value}, uapi.rs says {v}"))
             }
@@ -252,8 +263,15 @@ fn rust_constants_match_the_c_header() {
         }
     }
     assert_eq!(strings.len(), 1, "unexpected string constants: {strings:?}");
-    assert_eq!(strings.get("IPCON_GENL_NAME").map(String::as_str), Some(super::IPCON_GENL_NAME));
-    assert!(problems.is_empty(), "uapi.rs is out of sync with {path}:\n{}", problems.join("\n"));
+    assert_eq!(
+        strings.get("IPCON_GENL_NAME").map(String::as_str),
+        Some(super::IPCON_GENL_NAME)
+    );
+    assert!(
+        problems.is_empty(),
+        "uapi.rs is out of sync with {path}:\n{}",
+        problems.join("\n")
+    );
     println!("{} header constants checked", ints.len());
 }
 
@@ -265,7 +283,8 @@ fn evaluator_handles_header_forms() {
     assert_eq!(eval("(A - 1)", &env), 3);
     assert_eq!(eval("(A | (1U << 0))", &env), 5);
     assert_eq!(eval("0x10", &env), 16);
-    let (ints, _) = parse_header("enum x { X_A, X_B = 5, X_C, };\n#define X_D (X_C << 1) /* c */\n");
+    let (ints, _) =
+        parse_header("enum x { X_A, X_B = 5, X_C, };\n#define X_D (X_C << 1) /* c */\n");
     assert_eq!(ints["X_A"], 0);
     assert_eq!(ints["X_B"], 5);
     assert_eq!(ints["X_C"], 6);

@@ -129,11 +129,15 @@ impl<'a> Iterator for AttrIter<'a> {
         };
         if len < NLA_HDRLEN {
             self.pos = self.buf.len();
-            return Some(Err(Error::Protocol("attribute length smaller than its header")));
+            return Some(Err(Error::Protocol(
+                "attribute length smaller than its header",
+            )));
         }
         if len > rest {
             self.pos = self.buf.len();
-            return Some(Err(Error::Protocol("attribute runs past the end of the message")));
+            return Some(Err(Error::Protocol(
+                "attribute runs past the end of the message",
+            )));
         }
         let start = self.pos + NLA_HDRLEN;
         let end = self.pos + len;

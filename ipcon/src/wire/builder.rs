@@ -65,7 +65,10 @@ impl<'a> Builder<'a> {
     }
 
     fn put(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        let end = self.len.checked_add(bytes.len()).ok_or(Error::BufferTooSmall)?;
+        let end = self
+            .len
+            .checked_add(bytes.len())
+            .ok_or(Error::BufferTooSmall)?;
         self.buf
             .get_mut(self.len..end)
             .ok_or(Error::BufferTooSmall)?
@@ -137,7 +140,10 @@ impl<'a> Builder<'a> {
     /// Write `nlmsg_len` as the built length plus `trailer` bytes that the
     /// caller sends after the returned header bytes (see [`data_len`]).
     pub fn finish_with_trailer(self, trailer: usize) -> Result<&'a [u8], Error> {
-        let total = self.len.checked_add(trailer).ok_or(Error::PayloadTooLarge)?;
+        let total = self
+            .len
+            .checked_add(trailer)
+            .ok_or(Error::PayloadTooLarge)?;
         let total = u32::try_from(total).map_err(|_| Error::PayloadTooLarge)?;
         write_header(self.buf, total, self.kind, self.flags, self.seq, 0)?;
         Ok(&self.buf[..self.len])
@@ -163,4 +169,42 @@ pub fn data_attr_header(chunk_len: usize) -> [u8; NLA_HDRLEN] {
 /// Zero padding to send after the last data chunk of a `payload_len`-byte payload.
 pub fn data_padding(payload_len: usize) -> &'static [u8] {
     &[0u8; 3][..align(payload_len) - payload_len]
+}
+
+/// Most [`IPCON_A_DATA`] chunks in one message.
+pub const MAX_CHUNKS: usize = crate::uapi::IPCON_PAYLOAD_MAX.div_ceil(IPCON_CHUNK_MAX);
+/// Most parts returned by [`gather`]: header, two per chunk, padding.
+pub const MAX_PARTS: usize = 2 + 2 * MAX_CHUNKS;
+
+/// The attribute headers of the chunks of `payload` (at most
+/// [`IPCON_PAYLOAD_MAX`](crate::uapi::IPCON_PAYLOAD_MAX) bytes; longer
+/// payloads get headers for their first [`MAX_CHUNKS`] chunks only).
+pub fn data_headers(payload: &[u8]) -> [[u8; NLA_HDRLEN]; MAX_CHUNKS] {
+    let mut hdrs = [[0u8; NLA_HDRLEN]; MAX_CHUNKS];
+    for (h, chunk) in hdrs.iter_mut().zip(payload.chunks(IPCON_CHUNK_MAX)) {
+        *h = data_attr_header(chunk.len());
+    }
+    hdrs
+}
+
+/// The slices that, sent in order as one datagram, form the message whose
+/// fixed part is `head` (from [`Builder::finish_with_trailer`] with
+/// [`data_len`]`(payload.len())`) followed by `payload` in chunks: `head`,
+/// then per chunk its attribute header and the payload bytes (not copied),
+/// then the final padding. Returns the parts and how many are used.
+pub fn gather<'a>(
+    head: &'a [u8],
+    hdrs: &'a [[u8; NLA_HDRLEN]; MAX_CHUNKS],
+    payload: &'a [u8],
+) -> ([&'a [u8]; MAX_PARTS], usize) {
+    let mut parts: [&[u8]; MAX_PARTS] = [&[]; MAX_PARTS];
+    parts[0] = head;
+    let mut n = 1;
+    for (h, chunk) in hdrs.iter().zip(payload.chunks(IPCON_CHUNK_MAX)) {
+        parts[n] = h;
+        parts[n + 1] = chunk;
+        n += 2;
+    }
+    parts[n] = data_padding(payload.len());
+    (parts, n + 1)
 }

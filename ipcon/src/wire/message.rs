@@ -198,7 +198,9 @@ impl<'a> Message<'a> {
                 return Err(Error::Protocol("attribute length smaller than its header"));
             }
             if alen > len - pos {
-                return Err(Error::Protocol("attribute runs past the end of the message"));
+                return Err(Error::Protocol(
+                    "attribute runs past the end of the message",
+                ));
             }
             let start = pos + NLA_HDRLEN;
             let end = pos + alen;
@@ -265,7 +267,9 @@ impl<'a> Message<'a> {
                 Some(Loc::At(s, l)) => s..s + l,
                 Some(Loc::Moved(r, l)) => w + r..w + r + l,
             };
-            let bytes = msg.get(range).ok_or(Error::Protocol("bad string location"))?;
+            let bytes = msg
+                .get(range)
+                .ok_or(Error::Protocol("bad string location"))?;
             core::str::from_utf8(bytes)
                 .map(Some)
                 .map_err(|_| Error::Protocol("string attribute not UTF-8"))
@@ -305,7 +309,9 @@ impl<'a> Message<'a> {
             },
             _ => Message::Lost(Lost {
                 group: name,
-                count: f.count.ok_or(Error::Protocol("lost notice without count"))?,
+                count: f
+                    .count
+                    .ok_or(Error::Protocol("lost notice without count"))?,
             }),
         })
     }
