@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Groups: named multicast groups, membership, publish fan-out and the
+ * retained last message.
+ *
+ * Locking: groups are registered, removed, joined and left under
+ * ipcon_net.lock. Each group also has its own mutex, taken after
+ * ipcon_net.lock, protecting its member list, the members' lost counters,
+ * ->dead and the retained message; membership changes hold both locks.
+ *
+ * Publishing takes only the group's mutex, so publishes to different groups
+ * run in parallel: the group is looked up under rcu_read_lock() and pinned
+ * with kref_get_unless_zero(), the message is built outside any lock, then
+ * the group's mutex is taken (deliveries may sleep) and ->dead checked. The
+ * table holds one reference, dropped when the group is removed; the last
+ * reference frees the group after a grace period.
+ */
+
+#include <linux/kref.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <net/genetlink.h>
+#include <net/sock.h>
+
+#include "ipcon.h"
+
+static void ipcon_group_release(struct kref *ref)
+{
+	struct ipcon_group *grp = container_of(ref, struct ipcon_group, ref);
+
+	mutex_destroy(&grp->lock);
+	kfree_rcu(grp, rcu);
+}
+
+static struct ipcon_group *ipcon_group_find(struct ipcon_net *ns,
+					    const char *name)
+{
+	struct ipcon_group *grp;
+
+	lockdep_assert_held(&ns->lock);
+	hash_for_each_possible(ns->groups, grp, node, ipcon_name_hash(name))
+		if (!strcmp(grp->name, name))
+			return grp;
+	return NULL;
+}
+
+static struct ipcon_group *ipcon_group_find_rcu(struct ipcon_net *ns,
+						const char *name)
+{
+	struct ipcon_group *grp;
+
+	hash_for_each_possible_rcu(ns->groups, grp, node,
+				   ipcon_name_hash(name))
+		if (!strcmp(grp->name, name))
+			return grp;
+	return NULL;
+}
+
+static struct ipcon_group *ipcon_group_find_err(struct ipcon_net *ns,
+						const char *name,
+						struct netlink_ext_ack *extack)
+{
+	struct ipcon_group *grp = ipcon_group_find(ns, name);
+
+	if (!grp)
+		NL_SET_ERR_MSG_MOD(extack, "no such group");
+	return grp;
+}
+
+static struct ipcon_member *ipcon_member_find(struct ipcon_peer *peer,
+					      struct ipcon_group *grp)
+{
+	struct ipcon_member *m;
+
+	list_for_each_entry(m, &peer->memberships, peer_node)
+		if (m->group == grp)
+			return m;
+	return NULL;
+}
+
+/**
+ * ipcon_group_add - register a group
+ * @ns: the namespace state
+ * @peer: the owner
+ * @name: a valid name
+ * @flags: IPCON_GRP_F_* (already checked)
+ * @extack: for the error message
+ *
+ * Must be called under @ns->lock. Emits IPCON_EV_GRP_ADDED.
+ *
+ * Return: 0, -EEXIST or -ENOMEM.
+ */
+int ipcon_group_add(struct ipcon_net *ns, struct ipcon_peer *peer,
+		    const char *name, u32 flags, struct netlink_ext_ack *extack)
+{
+	struct ipcon_group *grp;
+
+	if (ipcon_group_find(ns, name)) {
+		NL_SET_ERR_MSG_MOD(extack, "group name already registered");
+		return -EEXIST;
+	}
+
+	grp = kzalloc(sizeof(*grp), GFP_KERNEL_ACCOUNT);
+	if (!grp)
+		return -ENOMEM;
+	strscpy(grp->name, name, sizeof(grp->name));
+	grp->owner = peer;
+	grp->port = peer->port;
+	grp->flags = flags;
+	kref_init(&grp->ref);
+	mutex_init(&grp->lock);
+	INIT_LIST_HEAD(&grp->members);
+	hash_add_rcu(ns->groups, &grp->node, ipcon_name_hash(grp->name));
+	list_add_tail(&grp->peer_node, &peer->groups);
+	ipcon_gen_bump(&ns->grp_gen);
+
+	ipcon_event_emit(ns, IPCON_EV_GRP_ADDED, grp->port, grp->name);
+	return 0;
+}
+
+/**
+ * ipcon_group_remove - remove a group and all its memberships
+ * @ns: the namespace state
+ * @grp: the group
+ * @notify: emit IPCON_EV_GRP_REMOVED
+ *
+ * Must be called under @ns->lock. A publish in progress finds the group
+ * dead and delivers nothing more; the group is freed when the last
+ * reference is gone.
+ */
+void ipcon_group_remove(struct ipcon_net *ns, struct ipcon_group *grp,
+			bool notify)
+{
+	struct ipcon_member *m, *tmp;
+	struct sk_buff *retained;
+
+	lockdep_assert_held(&ns->lock);
+
+	hash_del_rcu(&grp->node);
+	list_del(&grp->peer_node);
+
+	mutex_lock(&grp->lock);
+	grp->dead = true;
+	list_for_each_entry_safe(m, tmp, &grp->members, grp_node) {
+		list_del(&m->grp_node);
+		list_del(&m->peer_node);
+		kfree(m);
+	}
+	grp->nmembers = 0;
+	retained = grp->retained;
+	grp->retained = NULL;
+	mutex_unlock(&grp->lock);
+
+	kfree_skb(retained);
+	ipcon_gen_bump(&ns->grp_gen);
+	if (notify)
+		ipcon_event_emit(ns, IPCON_EV_GRP_REMOVED, grp->port,
+				 grp->name);
+	kref_put(&grp->ref, ipcon_group_release);
+}
+
+/**
+ * ipcon_group_del - unregister one of the caller's groups
+ * @ns: the namespace state
+ * @peer: the caller
+ * @name: a valid name
+ * @extack: for the error message
+ *
+ * Must be called under @ns->lock.
+ *
+ * Return: 0, -ENOENT or -EPERM.
+ */
+int ipcon_group_del(struct ipcon_net *ns, struct ipcon_peer *peer,
+		    const char *name, struct netlink_ext_ack *extack)
+{
+	struct ipcon_group *grp = ipcon_group_find_err(ns, name, extack);
+
+	if (!grp)
+		return -ENOENT;
+	if (grp->owner != peer) {
+		NL_SET_ERR_MSG_MOD(extack, "group belongs to another peer");
+		return -EPERM;
+	}
+	ipcon_group_remove(ns, grp, true);
+	return 0;
+}
+
+/*
+ * Sends the retained message to a new member, flagged as a replay. Called
+ * under the group's lock, after the member was added, so the replay is
+ * ordered before any later publish.
+ */
+static void ipcon_group_replay(struct ipcon_net *ns, struct ipcon_group *grp,
+			       struct ipcon_member *m)
+{
+	struct sk_buff *skb;
+	struct nlattr *nla;
+
+	lockdep_assert_held(&grp->lock);
+
+	/* a private copy: the retained data is shared with clones in flight */
+	skb = skb_copy(grp->retained, GFP_KERNEL);
+	if (!skb) {
+		if (m->lost < U32_MAX)
+			m->lost++;
+		return;
+	}
+	nla = nlmsg_find_attr(nlmsg_hdr(skb), GENL_HDRLEN, IPCON_A_FLAGS);
+	if (nla)
+		*(u32 *)nla_data(nla) = IPCON_MSG_F_RETAINED;
+	ipcon_msg_deliver(ns->net, m->port, skb, &m->lost, grp->name);
+	consume_skb(skb);
+}
+
+/**
+ * ipcon_group_join - join a group
+ * @ns: the namespace state
+ * @peer: the joining peer
+ * @name: a valid name
+ * @flags: IPCON_JOIN_F_* (already checked)
+ * @extack: for the error message
+ *
+ * Must be called under @ns->lock. With IPCON_JOIN_F_LAST the retained
+ * message, if any, is delivered right after the join is recorded.
+ *
+ * Return: 0, -ENOENT, -EALREADY or -ENOMEM.
+ */
+int ipcon_group_join(struct ipcon_net *ns, struct ipcon_peer *peer,
+		     const char *name, u32 flags,
+		     struct netlink_ext_ack *extack)
+{
+	struct ipcon_group *grp = ipcon_group_find_err(ns, name, extack);
+	struct ipcon_member *m;
+
+	if (!grp)
+		return -ENOENT;
+	if (ipcon_member_find(peer, grp)) {
+		NL_SET_ERR_MSG_MOD(extack, "already a member of the group");
+		return -EALREADY;
+	}
+
+	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	if (!m)
+		return -ENOMEM;
+	m->group = grp;
+	m->port = peer->port;
+
+	mutex_lock(&grp->lock);
+	list_add_tail(&m->grp_node, &grp->members);
+	grp->nmembers++;
+	list_add_tail(&m->peer_node, &peer->memberships);
+	if ((flags & IPCON_JOIN_F_LAST) && grp->retained)
+		ipcon_group_replay(ns, grp, m);
+	mutex_unlock(&grp->lock);
+
+	ipcon_gen_bump(&ns->grp_gen);
+	return 0;
+}
+
+/**
+ * ipcon_member_remove - end a membership
+ * @ns: the namespace state
+ * @m: the membership
+ *
+ * Must be called under @ns->lock.
+ */
+void ipcon_member_remove(struct ipcon_net *ns, struct ipcon_member *m)
+{
+	struct ipcon_group *grp = m->group;
+
+	lockdep_assert_held(&ns->lock);
+
+	mutex_lock(&grp->lock);
+	list_del(&m->grp_node);
+	grp->nmembers--;
+	mutex_unlock(&grp->lock);
+	list_del(&m->peer_node);
+	kfree(m);
+	ipcon_gen_bump(&ns->grp_gen);
+}
+
+/**
+ * ipcon_group_leave - leave a group
+ * @ns: the namespace state
+ * @peer: the leaving peer
+ * @name: a valid name
+ * @extack: for the error message
+ *
+ * Must be called under @ns->lock.
+ *
+ * Return: 0, -ENOENT or -ENOTCONN.
+ */
+int ipcon_group_leave(struct ipcon_net *ns, struct ipcon_peer *peer,
+		      const char *name, struct netlink_ext_ack *extack)
+{
+	struct ipcon_group *grp = ipcon_group_find_err(ns, name, extack);
+	struct ipcon_member *m;
+
+	if (!grp)
+		return -ENOENT;
+	m = ipcon_member_find(peer, grp);
+	if (!m) {
+		NL_SET_ERR_MSG_MOD(extack, "not a member of the group");
+		return -ENOTCONN;
+	}
+	ipcon_member_remove(ns, m);
+	return 0;
+}
+
+/**
+ * ipcon_group_publish - send a message to every member of a group
+ * @ns: the namespace state
+ * @skb: the request
+ * @info: the request's genetlink info
+ * @name: a valid group name
+ * @size: payload size from ipcon_msg_data_size()
+ *
+ * The caller must own the group. Called without @ns->lock. Succeeds even
+ * if some members lost the message (they get IPCON_CMD_LOST later).
+ *
+ * Return: 0, -ENOENT, -EPERM, -ENOMEM, or an error from ipcon_peer_get().
+ */
+int ipcon_group_publish(struct ipcon_net *ns, const struct sk_buff *skb,
+			const struct genl_info *info, const char *name,
+			size_t size)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct ipcon_stamp st = {};
+	struct ipcon_group *grp;
+	struct ipcon_peer *peer;
+	struct ipcon_member *m;
+	struct sk_buff *msg;
+	int err;
+
+	err = ipcon_peer_ensure(ns, skb, info);
+	if (err)
+		return err;
+	ipcon_msg_stamp_creds(&st, ns->net);
+
+	rcu_read_lock();
+	peer = ipcon_peer_lookup_rcu(ns, skb, info);
+	if (IS_ERR_OR_NULL(peer)) {
+		/* NULL: the peer died since ipcon_peer_ensure() */
+		err = peer ? PTR_ERR(peer) : -ENOTCONN;
+		goto unlock;
+	}
+	grp = ipcon_group_find_rcu(ns, name);
+	if (!grp || !kref_get_unless_zero(&grp->ref)) {
+		NL_SET_ERR_MSG_MOD(extack, "no such group");
+		err = -ENOENT;
+		goto unlock;
+	}
+	if (grp->owner != peer) {
+		rcu_read_unlock();
+		kref_put(&grp->ref, ipcon_group_release);
+		NL_SET_ERR_MSG_MOD(extack, "group belongs to another peer");
+		return -EPERM;
+	}
+	st.port = peer->port;
+	ipcon_msg_stamp_name_rcu(&st, peer);
+	rcu_read_unlock();
+
+	msg = ipcon_msg_build(IPCON_CMD_GRP_MSG, &st, grp->name, info, size);
+	if (IS_ERR(msg)) {
+		err = PTR_ERR(msg);
+		goto put;
+	}
+
+	mutex_lock(&grp->lock);
+	if (grp->dead) {
+		mutex_unlock(&grp->lock);
+		kfree_skb(msg);
+		NL_SET_ERR_MSG_MOD(extack, "no such group");
+		err = -ENOENT;
+		goto put;
+	}
+	list_for_each_entry(m, &grp->members, grp_node)
+		ipcon_msg_deliver(ns->net, m->port, msg, &m->lost, grp->name);
+	if (grp->flags & IPCON_GRP_F_RETAIN)
+		swap(grp->retained, msg);
+	mutex_unlock(&grp->lock);
+	consume_skb(msg);
+put:
+	kref_put(&grp->ref, ipcon_group_release);
+	return err;
+
+unlock:
+	rcu_read_unlock();
+	return err;
+}
+
+static int ipcon_group_fill(struct sk_buff *skb, struct netlink_callback *cb,
+			    const struct ipcon_group *grp)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+			  cb->nlh->nlmsg_seq, &ipcon_genl_family, NLM_F_MULTI,
+			  IPCON_CMD_GRP_LIST);
+	if (!hdr)
+		return -EMSGSIZE;
+	genl_dump_check_consistent(cb, hdr);
+	if (nla_put_string(skb, IPCON_A_NAME, grp->name) ||
+	    nla_put_u32(skb, IPCON_A_PORT, grp->port) ||
+	    nla_put_u32(skb, IPCON_A_COUNT, grp->nmembers) ||
+	    nla_put_u32(skb, IPCON_A_FLAGS, grp->flags)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/**
+ * ipcon_group_dump - IPCON_CMD_GRP_LIST dump callback
+ * @skb: the dump buffer
+ * @cb: the dump state; args[0] is the hash bucket, args[1] the position
+ *	in it where the previous call stopped
+ *
+ * Return: the dump buffer length (0 when done) or a negative errno.
+ */
+int ipcon_group_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct ipcon_net *ns = ipcon_net(sock_net(skb->sk));
+	unsigned long bkt = cb->args[0], skip = cb->args[1], idx = 0;
+	struct ipcon_group *grp;
+	int err = 0;
+
+	mutex_lock(&ns->lock);
+	cb->seq = ns->grp_gen;
+	for (; bkt < HASH_SIZE(ns->groups); bkt++, skip = 0) {
+		idx = 0;
+		hlist_for_each_entry(grp, &ns->groups[bkt], node) {
+			if (idx++ < skip)
+				continue;
+			err = ipcon_group_fill(skb, cb, grp);
+			if (err) {
+				idx--;
+				goto out;
+			}
+		}
+	}
+out:
+	mutex_unlock(&ns->lock);
+	cb->args[0] = bkt;
+	cb->args[1] = idx;
+	/* a message that does not fit an empty buffer would loop forever */
+	if (err && !skb->len)
+		return err;
+	return skb->len;
+}

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Messages: payload and sender stamp, building IPCON_CMD_MSG and
+ * IPCON_CMD_GRP_MSG, unicast SEND, and delivery with lost-message
+ * accounting for group messages and events.
+ *
+ * Locking: ipcon_msg_send() takes no mutex. It resolves the sender and the
+ * destination under rcu_read_lock(), copies what it needs, and allocates,
+ * builds and delivers the message after rcu_read_unlock().
+ * ipcon_msg_deliver() may sleep (GFP_KERNEL, netlink_unicast()); its caller
+ * holds the lock that protects *lost (a group's lock or the events lock)
+ * and never calls it under RCU or a spinlock.
+ */
+
+#include <linux/cred.h>
+#include <linux/limits.h>
+#include <linux/minmax.h>
+#include <linux/sched.h>
+#include <linux/skbuff.h>
+#include <linux/uidgid.h>
+#include <net/genetlink.h>
+
+#include "ipcon.h"
+
+/**
+ * ipcon_msg_data_size - payload size of a request
+ * @info: the request's genetlink info
+ * @size: the sum of the lengths of all IPCON_A_DATA attributes
+ *
+ * The policy has validated every attribute, but info->attrs keeps only the
+ * last of repeated ones, so the payload chunks are found by walking the
+ * message.
+ *
+ * Return: 0, or -EMSGSIZE if the payload exceeds IPCON_PAYLOAD_MAX.
+ */
+int ipcon_msg_data_size(const struct genl_info *info, size_t *size)
+{
+	const struct nlattr *nla;
+	size_t total = 0;
+	int rem;
+
+	nlmsg_for_each_attr(nla, info->nlhdr, GENL_HDRLEN, rem) {
+		if (nla_type(nla) == IPCON_A_DATA)
+			total += nla_len(nla);
+	}
+	if (total > IPCON_PAYLOAD_MAX) {
+		NL_SET_ERR_MSG_MOD(info->extack, "payload too large");
+		return -EMSGSIZE;
+	}
+	*size = total;
+	return 0;
+}
+
+/*
+ * The payload is delivered in as few IPCON_A_DATA attributes as possible,
+ * each at most IPCON_CHUNK_MAX bytes: the receiver concatenates them, so
+ * the sender's chunk boundaries carry no meaning, and re-chunking bounds
+ * the message size however the sender split its payload.
+ */
+static size_t ipcon_msg_data_attr_size(size_t size)
+{
+	size_t full = size / IPCON_CHUNK_MAX;
+	size_t rest = size % IPCON_CHUNK_MAX;
+
+	return full * nla_total_size(IPCON_CHUNK_MAX) +
+	       (rest ? nla_total_size(rest) : 0);
+}
+
+static int ipcon_msg_put_data(struct sk_buff *skb,
+			      const struct genl_info *info, size_t size)
+{
+	const struct nlattr *nla;
+	size_t room = 0;
+	u8 *dst = NULL;
+	int rem;
+
+	nlmsg_for_each_attr(nla, info->nlhdr, GENL_HDRLEN, rem) {
+		const u8 *src = nla_data(nla);
+		size_t len = nla_len(nla);
+
+		if (nla_type(nla) != IPCON_A_DATA)
+			continue;
+		while (len) {
+			size_t n;
+
+			if (!room) {
+				struct nlattr *out;
+
+				if (!size)
+					return -EMSGSIZE;
+				room = min_t(size_t, size, IPCON_CHUNK_MAX);
+				out = nla_reserve(skb, IPCON_A_DATA, room);
+				if (!out)
+					return -EMSGSIZE;
+				dst = nla_data(out);
+				size -= room;
+			}
+			n = min(len, room);
+			memcpy(dst, src, n);
+			dst += n;
+			src += n;
+			len -= n;
+			room -= n;
+		}
+	}
+	return 0;
+}
+
+/**
+ * ipcon_msg_stamp_creds - stamp the credentials of the current task
+ * @st: the stamp
+ * @net: the namespace the message is sent in
+ *
+ * Requests are processed in the context of the sending task, so current is
+ * the sender.
+ */
+void ipcon_msg_stamp_creds(struct ipcon_stamp *st, const struct net *net)
+{
+	st->uid = from_kuid_munged(net->user_ns, current_euid());
+	st->gid = from_kgid_munged(net->user_ns, current_egid());
+	st->pid = task_tgid_vnr(current);
+}
+
+/**
+ * ipcon_msg_stamp_name_rcu - stamp the sender's oldest service, if any
+ * @st: the stamp
+ * @peer: the sender
+ *
+ * Must be called under rcu_read_lock().
+ */
+void ipcon_msg_stamp_name_rcu(struct ipcon_stamp *st,
+			      struct ipcon_peer *peer)
+{
+	struct ipcon_service *svc;
+
+	svc = list_first_or_null_rcu(&peer->services, struct ipcon_service,
+				     peer_node);
+	if (svc) {
+		strscpy(st->name, svc->name, sizeof(st->name));
+		st->has_name = true;
+	}
+}
+
+/**
+ * ipcon_msg_build - build a message for delivery
+ * @cmd: IPCON_CMD_MSG or IPCON_CMD_GRP_MSG
+ * @st: the sender stamp
+ * @name: IPCON_A_NAME (service addressed or group), or NULL
+ * @info: the request carrying the payload
+ * @size: payload size from ipcon_msg_data_size()
+ *
+ * Group messages get IPCON_A_FLAGS 0; a replay of the retained message
+ * rewrites it. May sleep.
+ *
+ * Return: the message, or ERR_PTR(-ENOMEM).
+ */
+struct sk_buff *ipcon_msg_build(u8 cmd, const struct ipcon_stamp *st,
+				const char *name, const struct genl_info *info,
+				size_t size)
+{
+	bool grp = cmd == IPCON_CMD_GRP_MSG;
+	size_t len = 4 * nla_total_size(sizeof(u32)) +
+		     ipcon_msg_data_attr_size(size);
+	struct sk_buff *skb;
+	void *hdr;
+
+	if (name)
+		len += nla_total_size(strlen(name) + 1);
+	if (st->has_name)
+		len += nla_total_size(strlen(st->name) + 1);
+	if (grp)
+		len += nla_total_size(sizeof(u32));
+
+	skb = genlmsg_new(len, GFP_KERNEL);
+	if (!skb)
+		return ERR_PTR(-ENOMEM);
+	hdr = genlmsg_put(skb, 0, 0, &ipcon_genl_family, 0, cmd);
+	if (!hdr)
+		goto nospace;
+	if (name && nla_put_string(skb, IPCON_A_NAME, name))
+		goto nospace;
+	if (nla_put_u32(skb, IPCON_A_SRC_PORT, st->port))
+		goto nospace;
+	if (st->has_name && nla_put_string(skb, IPCON_A_SRC_NAME, st->name))
+		goto nospace;
+	if (nla_put_u32(skb, IPCON_A_UID, st->uid) ||
+	    nla_put_u32(skb, IPCON_A_GID, st->gid) ||
+	    nla_put_u32(skb, IPCON_A_PID, st->pid))
+		goto nospace;
+	if (grp && nla_put_u32(skb, IPCON_A_FLAGS, 0))
+		goto nospace;
+	if (ipcon_msg_put_data(skb, info, size))
+		goto nospace;
+	genlmsg_end(skb, hdr);
+	return skb;
+
+nospace:
+	/* The size was computed above; this is a bug, not bad input. */
+	nlmsg_free(skb);
+	return ERR_PTR(-EMSGSIZE);
+}
+
+static int ipcon_msg_send_lost(struct net *net, u32 port, u32 count,
+			       const char *group)
+{
+	size_t len = nla_total_size(sizeof(u32));
+	struct sk_buff *skb;
+	void *hdr;
+
+	if (group)
+		len += nla_total_size(strlen(group) + 1);
+	skb = genlmsg_new(len, GFP_KERNEL);
+	if (!skb)
+		return -ENOMEM;
+	hdr = genlmsg_put(skb, 0, 0, &ipcon_genl_family, 0, IPCON_CMD_LOST);
+	if (!hdr || nla_put_u32(skb, IPCON_A_COUNT, count) ||
+	    (group && nla_put_string(skb, IPCON_A_NAME, group))) {
+		nlmsg_free(skb);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return genlmsg_unicast(net, skb, port);
+}
+
+/**
+ * ipcon_msg_deliver - deliver a copy of a message, accounting losses
+ * @net: the namespace
+ * @port: the receiving peer's port
+ * @tmpl: the message, cloned (not consumed)
+ * @lost: the receiver's lost counter for this kind of message
+ * @group: group name for IPCON_CMD_LOST, NULL for events
+ *
+ * If messages were lost before, an IPCON_CMD_LOST goes first and the
+ * counter is reset only if it got through; otherwise this message counts
+ * as lost too. -ECONNREFUSED (the socket is gone, its peer's teardown is
+ * pending) is not a loss. Must be called with the lock protecting @lost
+ * held, in process context, outside RCU.
+ *
+ * Return: 0 or the delivery error.
+ */
+int ipcon_msg_deliver(struct net *net, u32 port, struct sk_buff *tmpl,
+		      u32 *lost, const char *group)
+{
+	struct sk_buff *skb;
+	int err;
+
+	if (*lost) {
+		err = ipcon_msg_send_lost(net, port, *lost, group);
+		if (err == -ECONNREFUSED)
+			return err;
+		if (err)
+			goto lost;
+		*lost = 0;
+	}
+
+	skb = skb_clone(tmpl, GFP_KERNEL);
+	if (!skb) {
+		err = -ENOMEM;
+		goto lost;
+	}
+	err = genlmsg_unicast(net, skb, port);
+	if (!err || err == -ECONNREFUSED)
+		return err;
+lost:
+	if (*lost < U32_MAX)
+		(*lost)++;
+	return err;
+}
+
+/**
+ * ipcon_msg_send - relay a unicast message (IPCON_CMD_SEND)
+ * @ns: the namespace state
+ * @skb: the request
+ * @info: the request's genetlink info
+ * @port: destination port, if @name is NULL
+ * @name: destination service, or NULL
+ * @src_name: service to stamp as sender (must be the sender's), or NULL
+ * @size: payload size from ipcon_msg_data_size()
+ *
+ * Return: 0 once the message is queued at the destination, -ENOENT (no
+ * such service), -ECONNREFUSED (not a live peer), -EPERM (@src_name is not
+ * the sender's), -ENOBUFS (destination queue full, nothing delivered),
+ * -ENOMEM, or an error from ipcon_peer_get().
+ */
+int ipcon_msg_send(struct ipcon_net *ns, const struct sk_buff *skb,
+		   const struct genl_info *info, u32 port, const char *name,
+		   const char *src_name, size_t size)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct ipcon_stamp st = {};
+	struct ipcon_service *svc;
+	struct ipcon_peer *peer;
+	struct sk_buff *msg;
+	int err;
+
+	err = ipcon_peer_ensure(ns, skb, info);
+	if (err)
+		return err;
+	ipcon_msg_stamp_creds(&st, ns->net);
+
+	rcu_read_lock();
+	peer = ipcon_peer_lookup_rcu(ns, skb, info);
+	if (IS_ERR_OR_NULL(peer)) {
+		/* NULL: the peer died since ipcon_peer_ensure() */
+		err = peer ? PTR_ERR(peer) : -ENOTCONN;
+		goto unlock;
+	}
+	st.port = peer->port;
+
+	if (src_name) {
+		svc = ipcon_service_find_rcu(ns, src_name);
+		if (!svc || svc->owner != peer) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "source name is not a service of the sender");
+			err = -EPERM;
+			goto unlock;
+		}
+		strscpy(st.name, svc->name, sizeof(st.name));
+		st.has_name = true;
+	} else {
+		ipcon_msg_stamp_name_rcu(&st, peer);
+	}
+
+	if (name) {
+		svc = ipcon_service_find_rcu(ns, name);
+		if (!svc || READ_ONCE(svc->owner->dead)) {
+			NL_SET_ERR_MSG_MOD(extack, "no such service");
+			err = -ENOENT;
+			goto unlock;
+		}
+		port = svc->port;
+	} else if (!ipcon_peer_find_live_rcu(ns, port)) {
+		NL_SET_ERR_MSG_MOD(extack, "destination is not an ipcon peer");
+		err = -ECONNREFUSED;
+		goto unlock;
+	}
+	rcu_read_unlock();
+
+	msg = ipcon_msg_build(IPCON_CMD_MSG, &st, name, info, size);
+	if (IS_ERR(msg))
+		return PTR_ERR(msg);
+
+	/* genlmsg_unicast() may sleep (netlink_trim) and consumes msg */
+	err = genlmsg_unicast(ns->net, msg, port);
+	if (err == -EAGAIN) {
+		NL_SET_ERR_MSG_MOD(extack, "destination receive queue is full");
+		return -ENOBUFS;
+	}
+	if (err == -ECONNREFUSED)
+		NL_SET_ERR_MSG_MOD(extack, "destination is gone");
+	return err;
+
+unlock:
+	rcu_read_unlock();
+	return err;
+}

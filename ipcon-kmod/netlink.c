@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The "IPCON" generic netlink family: attribute policy, operations and the
+ * request handlers, which check the input and call into peer.c, service.c,
+ * group.c, event.c and msg.c.
+ *
+ * Locking: the family has parallel_ops, so handlers run concurrently in the
+ * context of the sending task with no genetlink lock held. Handlers that
+ * change registrations take ipcon_net.lock around the peer lookup and the
+ * change. SEND, PUBLISH and RESOLVE do not take it: they work under
+ * rcu_read_lock() (see msg.c and group.c). Dumps take ipcon_net.lock.
+ *
+ * Validation: the family policy types every attribute and is applied
+ * strictly (the default for families with resv_start_op 0), so unknown
+ * attributes, wrong lengths, unterminated or oversized strings, and the
+ * attributes only the kernel sends are rejected with -EINVAL before a
+ * handler runs. Commands without an operation (the kernel-to-peer ones)
+ * get -EOPNOTSUPP from the core.
+ */
+
+#include <linux/module.h>
+#include <net/genetlink.h>
+
+#include "ipcon.h"
+
+static const struct nla_policy ipcon_nl_policy[IPCON_A_MAX + 1] = {
+	/* only as alignment padding before a u64: empty, ignored */
+	[IPCON_A_PAD]		= NLA_POLICY_EXACT_LEN(0),
+	[IPCON_A_NAME]		= { .type = NLA_NUL_STRING,
+				    .len = IPCON_NAME_MAX },
+	[IPCON_A_PORT]		= { .type = NLA_U32 },
+	[IPCON_A_FLAGS]		= { .type = NLA_U32 },
+	[IPCON_A_DATA]		= { .type = NLA_BINARY,
+				    .len = IPCON_CHUNK_MAX },
+	[IPCON_A_SRC_PORT]	= { .type = NLA_REJECT },
+	[IPCON_A_SRC_NAME]	= { .type = NLA_NUL_STRING,
+				    .len = IPCON_NAME_MAX },
+	[IPCON_A_UID]		= { .type = NLA_REJECT },
+	[IPCON_A_GID]		= { .type = NLA_REJECT },
+	[IPCON_A_PID]		= { .type = NLA_REJECT },
+	[IPCON_A_EVENT]		= { .type = NLA_REJECT },
+	[IPCON_A_COUNT]		= { .type = NLA_REJECT },
+	[IPCON_A_TOKEN]		= { .type = NLA_U64 },
+};
+
+static bool ipcon_nl_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
+	       c == '-';
+}
+
+/*
+ * The policy guarantees a NUL within IPCON_NAME_MAX + 1 bytes; the name is
+ * what precedes it and must be non-empty, from [A-Za-z0-9._:-].
+ */
+static int ipcon_nl_name(const struct genl_info *info, int attr,
+			 const char **name)
+{
+	const struct nlattr *nla = info->attrs[attr];
+	const char *s = nla_data(nla);
+
+	if (!*s)
+		goto invalid;
+	for (*name = s; *s; s++)
+		if (!ipcon_nl_name_char(*s))
+			goto invalid;
+	return 0;
+
+invalid:
+	NL_SET_ERR_MSG_ATTR(info->extack, nla, "invalid name");
+	return -EINVAL;
+}
+
+static int ipcon_nl_req_name(struct genl_info *info, const char **name)
+{
+	if (GENL_REQ_ATTR_CHECK(info, IPCON_A_NAME))
+		return -EINVAL;
+	return ipcon_nl_name(info, IPCON_A_NAME, name);
+}
+
+static int ipcon_nl_flags(const struct genl_info *info, u32 known, u32 *flags)
+{
+	const struct nlattr *nla = info->attrs[IPCON_A_FLAGS];
+
+	*flags = nla ? nla_get_u32(nla) : 0;
+	if (*flags & ~known) {
+		NL_SET_ERR_MSG_ATTR(info->extack, nla, "unknown flags");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static struct ipcon_net *ipcon_nl_net(struct genl_info *info)
+{
+	return ipcon_net(genl_info_net(info));
+}
+
+static int ipcon_nl_pair_start_doit(struct sk_buff *skb,
+				    struct genl_info *info)
+{
+	struct ipcon_net *ns = ipcon_nl_net(info);
+	struct ipcon_peer *peer;
+	struct sk_buff *reply;
+	u64 token;
+	void *hdr;
+	int err;
+
+	reply = genlmsg_new(nla_total_size_64bit(sizeof(u64)), GFP_KERNEL);
+	if (!reply)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(reply, info, &ipcon_genl_family, 0,
+				IPCON_CMD_PAIR_START);
+	if (!hdr) {
+		err = -EMSGSIZE;
+		goto free;
+	}
+
+	mutex_lock(&ns->lock);
+	peer = ipcon_peer_get(ns, skb, info);
+	err = IS_ERR(peer) ? PTR_ERR(peer) :
+	      ipcon_peer_pair_start(ns, peer, info, &token);
+	mutex_unlock(&ns->lock);
+	if (err)
+		goto free;
+
+	if (nla_put_u64_64bit(reply, IPCON_A_TOKEN, token, IPCON_A_PAD)) {
+		err = -EMSGSIZE;
+		goto free;
+	}
+	genlmsg_end(reply, hdr);
+	return genlmsg_reply(reply, info);
+
+free:
+	nlmsg_free(reply);
+	return err;
+}
+
+static int ipcon_nl_pair_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	if (GENL_REQ_ATTR_CHECK(info, IPCON_A_PORT) ||
+	    GENL_REQ_ATTR_CHECK(info, IPCON_A_TOKEN))
+		return -EINVAL;
+	return ipcon_peer_pair(ipcon_nl_net(info), skb, info,
+			       nla_get_u32(info->attrs[IPCON_A_PORT]),
+			       nla_get_u64(info->attrs[IPCON_A_TOKEN]));
+}
+
+static int ipcon_nl_srv_reg_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ipcon_net *ns = ipcon_nl_net(info);
+	struct ipcon_peer *peer;
+	const char *name;
+	int err;
+
+	err = ipcon_nl_req_name(info, &name);
+	if (err)
+		return err;
+
+	mutex_lock(&ns->lock);
+	peer = ipcon_peer_get(ns, skb, info);
+	err = IS_ERR(peer) ? PTR_ERR(peer) :
+	      ipcon_service_add(ns, peer, name, info->extack);
+	mutex_unlock(&ns->lock);
+	return err;
+}
+
+static int ipcon_nl_srv_unreg_doit(struct sk_buff *skb,
+				   struct genl_info *info)
+{
+	struct ipcon_net *ns = ipcon_nl_net(info);
+	struct ipcon_peer *peer;
+	const char *name;
+	int err;
+
+	err = ipcon_nl_req_name(info, &name);
+	if (err)
+		return err;
+
+	mutex_lock(&ns->lock);
+	peer = ipcon_peer_get(ns, skb, info);
+	err = IS_ERR(peer) ? PTR_ERR(peer) :
+	      ipcon_service_del(ns, peer, name, info->extack);
+	mutex_unlock(&ns->lock);
+	return err;
+}
+
+static int ipcon_nl_srv_resolve_doit(struct sk_buff *skb,
+				     struct genl_info *info)
+{
+	struct ipcon_net *ns = ipcon_nl_net(info);
+	struct ipcon_service *svc;
+	struct sk_buff *reply;
+	const char *name;
+	void *hdr;
+	u32 port;
+	int err;
+
+	err = ipcon_nl_req_name(info, &name);
+	if (err)
+		return err;
+	err = ipcon_peer_ensure(ns, skb, info);
+	if (err)
+		return err;
+
+	rcu_read_lock();
+	svc = ipcon_service_find_rcu(ns, name);
+	if (svc && !READ_ONCE(svc->owner->dead))
+		port = svc->port;
+	else
+		err = -ENOENT;
+	rcu_read_unlock();
+	if (err) {
+		NL_SET_ERR_MSG_MOD(info->extack, "no such service");
+		return err;
+	}
+
+	reply = genlmsg_new(nla_total_size(strlen(name) + 1) +
+			    nla_total_size(sizeof(u32)), GFP_KERNEL);
+	if (!reply)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(reply, info, &ipcon_genl_family, 0,
+				IPCON_CMD_SRV_RESOLVE);
+	if (!hdr || nla_put_string(reply, IPCON_A_NAME, name) ||
+	    nla_put_u32(reply, IPCON_A_PORT, port)) {
+		nlmsg_free(reply);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(reply, hdr);
+	return genlmsg_reply(reply, info);
+}
+
+static int ipcon_nl_srv_list_dumpit(struct sk_buff *skb,
+				    struct netlink_callback *cb)
+{
+	return ipcon_service_dump(skb, cb);
+}
+
+static int ipcon_nl_grp_reg_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ipcon_net *ns = ipcon_nl_net(info);
+	struct ipcon_peer *peer;
+	const char *name;
+	u32 flags;
+	int err;
+
+	err = ipcon_nl_req_name(info, &name);
+	if (err)
+		return err;
+	err = ipcon_nl_flags(info, __IPCON_GRP_F_ALL, &flags);
+	if (err)
+		return err;
+
+	mutex_lock(&ns->lock);
+	peer = ipcon_peer_get(ns, skb, info);
+	err = IS_ERR(peer) ? PTR_ERR(peer) :
+	      ipcon_group_add(ns, peer, name, flags, info->extack);
+	mutex_unlock(&ns->lock);
+	return err;
+}
+
+static int ipcon_nl_grp_unreg_doit(struct sk_buff *skb,
+				   struct genl_info *info)
+{
+	struct ipcon_net *ns = ipcon_nl_net(info);
+	struct ipcon_peer *peer;
+	const char *name;
+	int err;
+
+	err = ipcon_nl_req_name(info, &name);
+	if (err)
+		return err;
+
+	mutex_lock(&ns->lock);
+	peer = ipcon_peer_get(ns, skb, info);
+	err = IS_ERR(peer) ? PTR_ERR(peer) :
+	      ipcon_group_del(ns, peer, name, info->extack);
+	mutex_unlock(&ns->lock);
+	return err;
+}
+
+static int ipcon_nl_grp_join_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ipcon_net *ns = ipcon_nl_net(info);
+	struct ipcon_peer *peer;
+	const char *name;
+	u32 flags;
+	int err;
+
+	err = ipcon_nl_req_name(info, &name);
+	if (err)
+		return err;
+	err = ipcon_nl_flags(info, __IPCON_JOIN_F_ALL, &flags);
+	if (err)
+		return err;
+
+	mutex_lock(&ns->lock);
+	peer = ipcon_peer_get(ns, skb, info);
+	err = IS_ERR(peer) ? PTR_ERR(peer) :
+	      ipcon_group_join(ns, peer, name, flags, info->extack);
+	mutex_unlock(&ns->lock);
+	return err;
+}
+
+static int ipcon_nl_grp_leave_doit(struct sk_buff *skb,
+				   struct genl_info *info)
+{
+	struct ipcon_net *ns = ipcon_nl_net(info);
+	struct ipcon_peer *peer;
+	const char *name;
+	int err;
+
+	err = ipcon_nl_req_name(info, &name);
+	if (err)
+		return err;
+
+	mutex_lock(&ns->lock);
+	peer = ipcon_peer_get(ns, skb, info);
+	err = IS_ERR(peer) ? PTR_ERR(peer) :
+	      ipcon_group_leave(ns, peer, name, info->extack);
+	mutex_unlock(&ns->lock);
+	return err;
+}
+
+static int ipcon_nl_grp_list_dumpit(struct sk_buff *skb,
+				    struct netlink_callback *cb)
+{
+	return ipcon_group_dump(skb, cb);
+}
+
+static int ipcon_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	const char *name = NULL, *src_name = NULL;
+	u32 port = 0;
+	size_t size;
+	int err;
+
+	if (!info->attrs[IPCON_A_PORT] == !info->attrs[IPCON_A_NAME]) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "exactly one of PORT and NAME is required");
+		return -EBADR;
+	}
+	if (info->attrs[IPCON_A_NAME]) {
+		err = ipcon_nl_name(info, IPCON_A_NAME, &name);
+		if (err)
+			return err;
+	} else {
+		port = nla_get_u32(info->attrs[IPCON_A_PORT]);
+	}
+	if (info->attrs[IPCON_A_SRC_NAME]) {
+		err = ipcon_nl_name(info, IPCON_A_SRC_NAME, &src_name);
+		if (err)
+			return err;
+	}
+	err = ipcon_msg_data_size(info, &size);
+	if (err)
+		return err;
+
+	return ipcon_msg_send(ipcon_nl_net(info), skb, info, port, name,
+			      src_name, size);
+}
+
+static int ipcon_nl_publish_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	const char *name;
+	size_t size;
+	int err;
+
+	err = ipcon_nl_req_name(info, &name);
+	if (err)
+		return err;
+	err = ipcon_msg_data_size(info, &size);
+	if (err)
+		return err;
+
+	return ipcon_group_publish(ipcon_nl_net(info), skb, info, name, size);
+}
+
+static int ipcon_nl_events_sub_doit(struct sk_buff *skb,
+				    struct genl_info *info)
+{
+	struct ipcon_net *ns = ipcon_nl_net(info);
+	struct ipcon_peer *peer;
+	int err;
+
+	mutex_lock(&ns->lock);
+	peer = ipcon_peer_get(ns, skb, info);
+	err = IS_ERR(peer) ? PTR_ERR(peer) : ipcon_event_sub(ns, peer);
+	mutex_unlock(&ns->lock);
+	if (err == -EALREADY)
+		NL_SET_ERR_MSG_MOD(info->extack, "already subscribed");
+	return err;
+}
+
+static int ipcon_nl_events_unsub_doit(struct sk_buff *skb,
+				      struct genl_info *info)
+{
+	struct ipcon_net *ns = ipcon_nl_net(info);
+	struct ipcon_peer *peer;
+	int err;
+
+	mutex_lock(&ns->lock);
+	peer = ipcon_peer_get(ns, skb, info);
+	err = IS_ERR(peer) ? PTR_ERR(peer) : ipcon_event_unsub(ns, peer);
+	mutex_unlock(&ns->lock);
+	if (err == -ENOTCONN && !IS_ERR(peer))
+		NL_SET_ERR_MSG_MOD(info->extack, "not subscribed");
+	return err;
+}
+
+/*
+ * IPCON_CMD_MSG, IPCON_CMD_GRP_MSG, IPCON_CMD_EVENT and IPCON_CMD_LOST are
+ * only sent by the kernel: having no operation, they get -EOPNOTSUPP.
+ */
+static const struct genl_small_ops ipcon_nl_ops[] = {
+	{
+		.cmd	= IPCON_CMD_PAIR_START,
+		.doit	= ipcon_nl_pair_start_doit,
+	},
+	{
+		.cmd	= IPCON_CMD_PAIR,
+		.doit	= ipcon_nl_pair_doit,
+	},
+	{
+		.cmd	= IPCON_CMD_SRV_REG,
+		.doit	= ipcon_nl_srv_reg_doit,
+	},
+	{
+		.cmd	= IPCON_CMD_SRV_UNREG,
+		.doit	= ipcon_nl_srv_unreg_doit,
+	},
+	{
+		.cmd	= IPCON_CMD_SRV_RESOLVE,
+		.doit	= ipcon_nl_srv_resolve_doit,
+	},
+	{
+		.cmd	= IPCON_CMD_SRV_LIST,
+		.dumpit	= ipcon_nl_srv_list_dumpit,
+	},
+	{
+		.cmd	= IPCON_CMD_GRP_REG,
+		.doit	= ipcon_nl_grp_reg_doit,
+	},
+	{
+		.cmd	= IPCON_CMD_GRP_UNREG,
+		.doit	= ipcon_nl_grp_unreg_doit,
+	},
+	{
+		.cmd	= IPCON_CMD_GRP_JOIN,
+		.doit	= ipcon_nl_grp_join_doit,
+	},
+	{
+		.cmd	= IPCON_CMD_GRP_LEAVE,
+		.doit	= ipcon_nl_grp_leave_doit,
+	},
+	{
+		.cmd	= IPCON_CMD_GRP_LIST,
+		.dumpit	= ipcon_nl_grp_list_dumpit,
+	},
+	{
+		.cmd	= IPCON_CMD_SEND,
+		.doit	= ipcon_nl_send_doit,
+	},
+	{
+		.cmd	= IPCON_CMD_PUBLISH,
+		.doit	= ipcon_nl_publish_doit,
+	},
+	{
+		.cmd	= IPCON_CMD_EVENTS_SUB,
+		.doit	= ipcon_nl_events_sub_doit,
+	},
+	{
+		.cmd	= IPCON_CMD_EVENTS_UNSUB,
+		.doit	= ipcon_nl_events_unsub_doit,
+	},
+};
+
+/*
+ * .resv_start_op is left at 0: the core then checks the reserved genetlink
+ * header byte and the nlmsg_flags of every command and applies the policy
+ * strictly. (It is the first command that gets these checks; commands
+ * below it are treated as legacy.)
+ */
+struct genl_family ipcon_genl_family __ro_after_init = {
+	.name		= IPCON_GENL_NAME,
+	.version	= IPCON_GENL_VERSION,
+	.maxattr	= IPCON_A_MAX,
+	.policy		= ipcon_nl_policy,
+	.netnsok	= true,
+	.parallel_ops	= true,
+	.module		= THIS_MODULE,
+	.small_ops	= ipcon_nl_ops,
+	.n_small_ops	= ARRAY_SIZE(ipcon_nl_ops),
+};
+
+/**
+ * ipcon_nl_register - register the generic netlink family
+ *
+ * Return: 0 or a negative errno.
+ */
+int ipcon_nl_register(void)
+{
+	return genl_register_family(&ipcon_genl_family);
+}
+
+/**
+ * ipcon_nl_unregister - unregister the generic netlink family
+ *
+ * Waits for requests in progress.
+ */
+void ipcon_nl_unregister(void)
+{
+	genl_unregister_family(&ipcon_genl_family);
+}
