@@ -209,6 +209,29 @@ fn map_error(op: Op, e: Error) -> Error {
 /// read-only. Dropping the peer closes both sockets, which makes the kernel
 /// remove its services, groups and memberships and announce
 /// [`EventKind::PeerGone`](crate::EventKind::PeerGone).
+///
+/// # Example: a retained group and a late joiner
+///
+/// ```no_run
+/// use core::time::Duration;
+/// use ipcon::{GroupFlags, JoinFlags, Message, Peer, RECV_BUFFER_SIZE};
+///
+/// # fn main() -> Result<(), ipcon::Error> {
+/// let mut sensor = Peer::open()?;
+/// sensor.register_group("demo.temperature", GroupFlags::RETAIN)?;
+/// sensor.publish("demo.temperature", b"21.5")?;
+///
+/// let mut display = Peer::open()?;
+/// display.join("demo.temperature", JoinFlags::LAST)?;
+/// let mut buf = [0u8; RECV_BUFFER_SIZE];
+/// if let Message::Group(m) = display.recv_timeout(&mut buf, Duration::from_secs(1))? {
+///     assert!(m.retained);
+///     assert_eq!(m.data, b"21.5");
+///     assert_eq!(m.sender.port, sensor.port());
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Peer {
     r: OwnedFd,
@@ -311,6 +334,15 @@ impl Peer {
     /// messages are discarded, never parsed.
     pub fn dropped_foreign(&self) -> u32 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Ask for a receive queue of about `bytes` bytes on the receive socket
+    /// (`SO_RCVBUF`; the kernel doubles the value for bookkeeping and caps it
+    /// at `net.core.rmem_max`). Returns the size in effect. A larger queue
+    /// absorbs bursts of large messages before the kernel has to drop
+    /// (and report [`Message::Lost`]).
+    pub fn set_recv_buffer_size(&self, bytes: usize) -> Result<usize, Error> {
+        sys::set_recv_buffer_size(self.r.as_fd(), bytes)
     }
 
     fn next_seq(&mut self) -> u32 {

@@ -122,3 +122,10 @@ pub(crate) fn now() -> Duration {
         u32::try_from(ts.tv_nsec).unwrap_or(0),
     )
 }
+
+/// Set `SO_RCVBUF` (the kernel doubles it and caps it at `rmem_max`);
+/// returns the size the kernel actually uses.
+pub(crate) fn set_recv_buffer_size(fd: BorrowedFd<'_>, bytes: usize) -> Result<usize, Error> {
+    rustix::net::sockopt::set_socket_recv_buffer_size(fd, bytes).map_err(Error::Io)?;
+    rustix::net::sockopt::socket_recv_buffer_size(fd).map_err(Error::Io)
+}

@@ -1,7 +1,7 @@
 //! Building netlink / genetlink requests into a caller-provided buffer.
 //!
 //! Every write is bounds-checked and returns
-//! [`Error::BufferTooSmall`](crate::Error::BufferTooSmall) on overflow.
+//! [`Error::BufferTooSmall`] on overflow.
 //! Payload data can either be copied in with [`Builder::data`], or (as
 //! [`Peer`](crate::Peer) does, for zero-copy sends) left out of the buffer
 //! and passed as separate I/O slices: [`Builder::finish_with_trailer`]
