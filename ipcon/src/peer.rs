@@ -192,7 +192,8 @@ fn map_error(op: Op, e: Error) -> Error {
         Errno::ALREADY if op == Op::Subscribe => Error::AlreadySubscribed,
         Errno::ALREADY => Error::AlreadyMember,
         Errno::NOTCONN if op == Op::Unsubscribe => Error::NotSubscribed,
-        Errno::NOTCONN => Error::NotMember,
+        Errno::NOTCONN if op == Op::Leave => Error::NotMember,
+        // Elsewhere ENOTCONN means the other socket of the pair was closed.
         Errno::CONNREFUSED => Error::PeerGone,
         Errno::NOBUFS => Error::QueueFull,
         Errno::MSGSIZE => Error::PayloadTooLarge,
@@ -940,6 +941,7 @@ mod tests {
             Error::NotSubscribed
         );
         assert_eq!(map_error(Op::Leave, k(Errno::NOTCONN)), Error::NotMember);
+        assert_eq!(map_error(Op::Send, k(Errno::NOTCONN)), k(Errno::NOTCONN));
         assert_eq!(map_error(Op::Send, k(Errno::CONNREFUSED)), Error::PeerGone);
         assert_eq!(map_error(Op::Send, k(Errno::NOBUFS)), Error::QueueFull);
         assert_eq!(map_error(Op::Service, k(Errno::EXIST)), Error::NameTaken);
