@@ -29,7 +29,12 @@
  * peer's address, the sender stamped on its messages and the destination of
  * everything the kernel delivers to it is R. A socket that never pairs is a
  * peer of its own (commands and deliveries on one socket). Closing either
- * socket of a pair ends the peer.
+ * socket of a pair ends the peer; commands on the socket left open then
+ * fail with ENOTCONN. PAIR_START should be R's first command: R is a live
+ * peer (it can receive) from its first command on. C must not have sent
+ * commands that created state of its own (EBUSY); if it only sent e.g. a
+ * resolve, that stateless peer ends (IPCON_EV_PEER_GONE) when C pairs.
+ * IPCON_A_PAD may precede IPCON_A_TOKEN; it must be empty.
  *
  * Names
  * -----
@@ -61,6 +66,11 @@
  * Payloads: zero or more IPCON_A_DATA attributes, each at most
  * IPCON_CHUNK_MAX bytes, concatenated in order, IPCON_PAYLOAD_MAX bytes in
  * total (a netlink attribute cannot exceed 65535 bytes, hence the chunks).
+ * Chunk boundaries carry no meaning: the kernel delivers the payload in as
+ * few IPCON_A_DATA attributes as possible.
+ *
+ * The genetlink header's reserved field must be 0 and nlmsg_flags may only
+ * hold NLM_F_REQUEST, NLM_F_ACK, NLM_F_ECHO and NLM_F_DUMP (else EINVAL).
  *
  * Deliveries (kernel to peer, netlink source port 0, never acknowledged)
  * ---------------------------------------------------------------------
@@ -78,6 +88,12 @@
  *                      were messages of that group, without it events.
  *                      Sent before the next message that does get through.
  *
+ * A delivery that finds the receive queue full is dropped, and netlink marks
+ * the socket: its next recv() fails once with ENOBUFS (unless the socket set
+ * NETLINK_NO_ENOBUFS) and further deliveries are dropped until the queue has
+ * been read empty. IPCON_CMD_LOST then says what was lost. Receive sockets
+ * must not connect(2) to a port, or deliveries are refused.
+ *
  * The sender stamp is set by the kernel: SRC_PORT is the sending peer, SRC_NAME
  * the service named in the request's IPCON_A_SRC_NAME (which the sender must
  * own) or else the sender's oldest service, UID/GID the sender's effective
@@ -94,10 +110,13 @@
  *   ENOENT        no such service or group
  *   EPERM         the name belongs to another peer
  *   EALREADY      already a member / already subscribed
- *   ENOTCONN      not a member / not subscribed
+ *   ENOTCONN      not a member / not subscribed; or the other socket of
+ *                 the sender's pair was closed (the peer is gone)
  *   ECONNREFUSED  destination port is not a live ipcon peer
  *   ENOBUFS       destination receive queue is full; nothing was delivered
- *   EBUSY         pairing a socket that is already paired or has state
+ *   EBUSY         pairing a socket that is already paired or has state;
+ *                 or the sender's port still belongs to a socket being
+ *                 closed (transient, retry)
  *   EACCES        pairing token does not match
  *   ENOMEM        out of memory
  */
@@ -137,6 +156,7 @@ enum ipcon_cmd {
 	IPCON_CMD_LOST,
 	__IPCON_CMD_MAX
 };
+
 #define IPCON_CMD_MAX (__IPCON_CMD_MAX - 1)
 
 enum ipcon_attr {
@@ -156,6 +176,7 @@ enum ipcon_attr {
 	IPCON_A_TOKEN,		/* u64: pairing token */
 	__IPCON_A_MAX
 };
+
 #define IPCON_A_MAX (__IPCON_A_MAX - 1)
 
 /* IPCON_CMD_GRP_REG flags */
@@ -178,6 +199,7 @@ enum ipcon_event {
 	IPCON_EV_GRP_REMOVED,	/* IPCON_A_NAME, IPCON_A_PORT (owner) */
 	__IPCON_EV_MAX
 };
+
 #define IPCON_EV_MAX (__IPCON_EV_MAX - 1)
 
 #endif /* _UAPI_LINUX_IPCON_H */
