@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The ipcon integration suite. It runs inside a VM whose kernel has the
+//! ipcon module loaded (see `qemu/run test`), as root, and talks to the real
+//! module: no mocks.
+//!
+//! Output: a human line per test on stdout and, with `--results PATH`, one
+//! machine line per test (`@@ test ok NAME` / `@@ test FAIL NAME: why`) for
+//! the host. `--child ROLE ...` runs one of the helper roles that tests spawn
+//! as separate processes (see `child.rs`).
+
+mod child;
+mod raw;
+mod suite;
+mod t_badinput;
+mod t_events;
+mod t_groups;
+mod t_services;
+mod t_system;
+mod t_unicast;
+
+use std::io::Write;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--child") {
+        std::process::exit(child::run(&args[2..]));
+    }
+    let mut results: Option<std::fs::File> = None;
+    let mut filter: Option<String> = None;
+    let mut list = false;
+    let mut i = 1;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--results" if i + 1 < args.len() => {
+                i += 1;
+                results = Some(
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&args[i])
+                        .unwrap_or_else(|e| {
+                            eprintln!("ipcon-vmtests: cannot open {}: {e}", args[i]);
+                            std::process::exit(2)
+                        }),
+                );
+            }
+            "--filter" if i + 1 < args.len() => {
+                i += 1;
+                filter = Some(args[i].clone());
+            }
+            "--list" => list = true,
+            "-h" | "--help" => {
+                println!(
+                    "usage: ipcon-vmtests [--results PATH] [--filter SUBSTR] [--list]\n\
+                     Runs the ipcon integration tests against the loaded module (root, in a VM)."
+                );
+                return;
+            }
+            other => {
+                eprintln!("ipcon-vmtests: unknown argument '{other}' (see --help)");
+                std::process::exit(2);
+            }
+        }
+        i += 1;
+    }
+
+    let tests = suite::all();
+    let (mut passed, mut failed) = (0, 0);
+    for t in tests
+        .iter()
+        .filter(|t| filter.as_deref().is_none_or(|f| t.name.contains(f)))
+    {
+        if list {
+            println!("{}", t.name);
+            continue;
+        }
+        let start = Instant::now();
+        let outcome = std::panic::catch_unwind(t.run).unwrap_or_else(|p| {
+            let what = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panic".into());
+            Err(format!("panicked: {what}"))
+        });
+        let ms = start.elapsed().as_millis();
+        let line = match &outcome {
+            Ok(()) => {
+                passed += 1;
+                println!("ok   {} ({ms} ms)", t.name);
+                format!("@@ test ok {}", t.name)
+            }
+            Err(why) => {
+                failed += 1;
+                println!("FAIL {} ({ms} ms): {why}", t.name);
+                format!("@@ test FAIL {}: {}", t.name, why.replace('\n', " | "))
+            }
+        };
+        if let Some(f) = results.as_mut() {
+            // A failed write to the results port must not pass silently.
+            if let Err(e) = writeln!(f, "{line}") {
+                eprintln!("ipcon-vmtests: results port: {e}");
+                std::process::exit(3);
+            }
+        }
+        let _ = std::io::stdout().flush();
+    }
+    if !list {
+        println!("{passed} passed, {failed} failed");
+    }
+    std::process::exit(if failed == 0 { 0 } else { 1 });
+}
