@@ -51,9 +51,9 @@ build_guest_programs() {
 	var=CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_RUSTFLAGS
 	log "building static guest programs ($triple)"
 	run_quiet "$WORK/cargo-build.log" env "$var=-C target-feature=+crt-static" \
-		cargo build --release --locked --target "$triple" \
+		cargo build --profile vmtest --locked --target "$triple" \
 		-p ipcon-vmtests -p ipcon --features ipcon/std --bins --examples
-	local out=$IPCON_ROOT/target/$triple/release
+	local out=$IPCON_ROOT/target/$triple/vmtest
 	GUEST_BINS=("$out/ipcon-vmtests" "$out/examples/demo")
 	local b
 	for b in "${GUEST_BINS[@]}"; do
