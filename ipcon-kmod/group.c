@@ -151,7 +151,7 @@ void ipcon_group_remove(struct ipcon_net *ns, struct ipcon_group *grp,
 	grp->retained = NULL;
 	mutex_unlock(&grp->lock);
 
-	kfree_skb(retained);
+	consume_skb(retained);
 	ipcon_gen_bump(&ns->grp_gen);
 	if (notify)
 		ipcon_event_emit(ns, IPCON_EV_GRP_REMOVED, grp->port,

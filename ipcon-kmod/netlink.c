@@ -192,8 +192,8 @@ static int ipcon_nl_srv_resolve_doit(struct sk_buff *skb,
 	struct ipcon_service *svc;
 	struct sk_buff *reply;
 	const char *name;
+	u32 port = 0;
 	void *hdr;
-	u32 port;
 	int err;
 
 	err = ipcon_nl_req_name(info, &name);

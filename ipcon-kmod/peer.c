@@ -298,8 +298,11 @@ int ipcon_peer_pair_start(struct ipcon_net *ns, struct ipcon_peer *peer,
  * of its own; a stateless peer record of the sender (left by an earlier
  * request such as a resolve) is dropped, with IPCON_EV_PEER_GONE.
  *
- * Return: 0, -ENOENT (no such peer), -EACCES (token mismatch), -EBUSY or
- * -ENOTCONN.
+ * Checks, in order: the peer exists (-ENOENT), is not paired (-EBUSY),
+ * the token matches (-EACCES), the sender is free to pair (-EBUSY, or
+ * -ENOTCONN if it is the survivor of a closed pair).
+ *
+ * Return: 0 or a negative errno as above.
  */
 int ipcon_peer_pair(struct ipcon_net *ns, const struct sk_buff *skb,
 		    const struct genl_info *info, u32 port, u64 token)
@@ -318,19 +321,24 @@ int ipcon_peer_pair(struct ipcon_net *ns, const struct sk_buff *skb,
 		err = -ENOENT;
 		goto out;
 	}
-	if (!peer->token || peer->token != token) {
-		NL_SET_ERR_MSG_MOD(extack, "pairing token does not match");
-		err = -EACCES;
-		goto out;
-	}
 	if (peer->ctrl_port) {
 		NL_SET_ERR_MSG_MOD(extack, "peer already has a control socket");
 		err = -EBUSY;
 		goto out;
 	}
-	if (ipcon_peer_find_ctrl(ns, portid)) {
-		NL_SET_ERR_MSG_MOD(extack, "socket is already paired");
-		err = -EBUSY;
+	if (!peer->token || peer->token != token) {
+		NL_SET_ERR_MSG_MOD(extack, "pairing token does not match");
+		err = -EACCES;
+		goto out;
+	}
+	self = ipcon_peer_find_ctrl(ns, portid);
+	if (self) {
+		err = PTR_ERR_OR_ZERO(ipcon_peer_check(self, self->ctrl_sk, sk,
+						       extack));
+		if (!err) {
+			NL_SET_ERR_MSG_MOD(extack, "socket is already paired");
+			err = -EBUSY;
+		}
 		goto out;
 	}
 	self = ipcon_peer_find_port(ns, portid);
