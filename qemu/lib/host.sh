@@ -24,6 +24,7 @@ host_check() {
 run_host_checks() {
 	cargo fmt --version >/dev/null 2>&1 || die "cargo fmt is missing (rustup component add rustfmt)"
 	cargo clippy --version >/dev/null 2>&1 || die "cargo clippy is missing (rustup component add clippy)"
+	host_check "shellcheck qemu/ .ci/" shellcheck -x qemu/run qemu/lib/*.sh qemu/guest/init .ci/run
 	host_check "cargo fmt --check" cargo fmt --all -- --check
 	host_check "cargo clippy (default features)" \
 		cargo clippy --workspace --all-targets --locked -- -D warnings
