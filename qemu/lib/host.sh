@@ -55,57 +55,62 @@ build_guest_programs() {
 		cargo build --profile vmtest --locked --target "$triple" \
 		-p ipcon-vmtests -p ipcon --features ipcon/std --bins --examples
 	local out=$IPCON_ROOT/target/$triple/vmtest
-	GUEST_BINS=("$out/ipcon-vmtests" "$out/examples/demo")
+	GUEST_BINS=("$out/ipcon-vmtests" "$out/ipcon-bench" "$out/examples/demo")
 	local b
 	for b in "${GUEST_BINS[@]}"; do
 		[ -x "$b" ] || die "guest program $b was not built"
 	done
 }
 
-# report_results ARCH KABI VM_OK: one line per test, then "N passed, M
-# failed"; exits 1 on any failure.
-report_results() {
-	local arch=$1 kabi=$2 vm_ok=$3 passed=0 failed=0 line
-	echo "ipcon test results ($arch, kernel $kabi)"
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+
+# tally LINE: print a result line and count it.
+tally() {
+	echo "$1"
+	case $1 in
+	ok*) TOTAL_PASSED=$((TOTAL_PASSED + 1)) ;;
+	*) TOTAL_FAILED=$((TOTAL_FAILED + 1)) ;;
+	esac
+}
+
+# report_host: the host checks' lines.
+report_host() {
+	local line
 	for line in "${HOST_RESULTS[@]}"; do
-		case $line in
-		ok*)
-			echo "$line"
-			passed=$((passed + 1))
-			;;
-		*)
-			echo "$line"
-			failed=$((failed + 1))
-			;;
-		esac
+		tally "$line"
 	done
-	local vm_tests=0
+}
+
+# report_vm LABEL VM_OK: one line per test of this VM run.
+report_vm() {
+	local label=$1 vm_ok=$2 line vm_tests=0
+	echo "ipcon test results: $label"
 	while IFS= read -r line; do
 		line=${line%$'\r'}
 		case $line in
 		"@@ test ok "*)
-			echo "ok vm: ${line#@@ test ok }"
-			passed=$((passed + 1))
+			tally "ok $label: ${line#@@ test ok }"
 			vm_tests=$((vm_tests + 1))
 			;;
 		"@@ test FAIL "*)
-			echo "FAIL vm: ${line#@@ test FAIL }"
-			failed=$((failed + 1))
+			tally "FAIL $label: ${line#@@ test FAIL }"
 			vm_tests=$((vm_tests + 1))
 			;;
 		esac
 	done <"$RESULTS_LOG"
 	if [ "$vm_tests" = 0 ]; then
-		echo "FAIL vm: no test reported from the guest"
-		failed=$((failed + 1))
+		tally "FAIL $label: no test reported from the guest"
 	fi
 	if [ "$vm_ok" = 1 ]; then
-		echo "ok vm: guest exit status 0, kernel log clean"
-		passed=$((passed + 1))
+		tally "ok $label: guest exit status 0, kernel log clean"
 	else
-		echo "FAIL vm: guest exit status or kernel log (see above)"
-		failed=$((failed + 1))
+		tally "FAIL $label: guest exit status or kernel log (see above)"
 	fi
-	echo "$passed passed, $failed failed"
-	[ "$failed" = 0 ]
+}
+
+# report_total: the closing line; non-zero status on any failure.
+report_total() {
+	echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+	[ "$TOTAL_FAILED" = 0 ]
 }

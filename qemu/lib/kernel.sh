@@ -78,7 +78,7 @@ fetch_kernel() {
 		awk -F', ' '/^Depends:/ {for (i = 1; i <= NF; i++) if ($i ~ /linux-headers-.*-common/) print $i}' |
 		sed 's/^Depends: //; s/ .*//' | head -n 1)
 	kbuild=$(apt-cache show --no-all-versions "linux-headers-$KABI" |
-		grep -o 'linux-kbuild-[0-9.]*' | head -n 1)
+		grep -o 'linux-kbuild-[^ ,]*' | head -n 1)
 	if [ -z "$common" ] || [ -z "$kbuild" ]; then die "cannot read the dependencies of linux-headers-$KABI"; fi
 	kline=${kbuild#linux-kbuild-}
 	log "downloading Debian kernel $KABI ($KVER)"

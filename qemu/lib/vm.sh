@@ -53,7 +53,7 @@ boot_vm() {
 		return 0
 	fi
 	local tail_pid=""
-	if [ "$MODE" = demo ] || [ "$VERBOSE" = 1 ]; then
+	if [ "$MODE" = demo ] || [ "$MODE" = bench ] || [ "$VERBOSE" = 1 ]; then
 		tail -n +1 -f "$CONSOLE_LOG" &
 		tail_pid=$!
 	fi
@@ -94,6 +94,13 @@ check_vm() {
 	if [ -n "$bad" ]; then
 		echo "VM: kernel log has warnings or errors:" >&2
 		sed -n '/^@@ dmesg-begin/,/^@@ dmesg-end/p' "$RESULTS_LOG" | grep -v '^@@' | tail -n 80 >&2
+		ok=1
+	fi
+	local leaks
+	leaks=$(sed -n '/^@@ kmemleak-begin/,/^@@ kmemleak-end/p' "$RESULTS_LOG" | grep -v '^@@' || true)
+	if [ -n "$leaks" ]; then
+		echo "VM: kmemleak found unreferenced objects:" >&2
+		echo "$leaks" | head -n 80 >&2
 		ok=1
 	fi
 	if [ "$guest_rc" != 0 ]; then

@@ -12,6 +12,7 @@ tests!(
     netns_services_are_separate,
     netns_events_do_not_cross,
     many_peers_open_and_close,
+    benchmark_program_runs,
     module_unload_with_live_peers,
 );
 
@@ -66,6 +67,25 @@ fn many_peers_open_and_close() -> TestResult {
         left += 1
     }));
     ensure!(left == 0, "{left} services survived their peers");
+    Ok(())
+}
+
+fn benchmark_program_runs() -> TestResult {
+    // `qemu/run bench` must not rot: run it with few iterations.
+    let exe = ok!(std::env::current_exe());
+    let bench = exe.with_file_name("ipcon-bench");
+    let out = ok!(Command::new(&bench).arg("--quick").output());
+    let text = String::from_utf8_lossy(&out.stdout);
+    ensure!(
+        out.status.success(),
+        "{bench:?}: {} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ensure!(
+        text.contains("round trip") && text.contains("fan-out"),
+        "output: {text}"
+    );
     Ok(())
 }
 

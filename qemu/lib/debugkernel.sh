@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: MIT OR Apache-2.0
+# shellcheck shell=bash
+# The debug kernel: Debian's 6.1 source (the same version as the selected
+# stock kernel) built from tinyconfig plus qemu/config/guest-ARCH.config and
+# qemu/config/debug.config, so the suite also runs under KASAN, kmemleak,
+# lockdep and atomic-sleep checks. Built once per source version and config,
+# then cached (about 6 minutes on 2 cores).
+
+# The options that must survive olddefconfig, or the debug run would check
+# nothing while looking green.
+DEBUG_REQUIRED="CONFIG_KASAN CONFIG_KASAN_GENERIC CONFIG_DEBUG_KMEMLEAK CONFIG_PROVE_LOCKING
+CONFIG_PROVE_RCU CONFIG_DEBUG_ATOMIC_SLEEP CONFIG_DEBUG_LIST CONFIG_UBSAN CONFIG_SLUB
+CONFIG_SERIAL_8250_CONSOLE CONFIG_MODULES CONFIG_MODULE_UNLOAD CONFIG_NET_NS CONFIG_ACPI
+CONFIG_DEBUG_FS CONFIG_MULTIUSER CONFIG_FUTEX"
+
+# build_debug_kernel ARCH: sets KABI, KVER, KIMAGE, KHEADERS.
+build_debug_kernel() {
+	local arch=$1
+	[ "$arch" = x86_64 ] || die "the debug kernel is only configured for x86_64 so far"
+	select_kernel 6.1 "$arch"
+	local ver=$KVER key dir src
+	key=$(cat "$IPCON_ROOT/qemu/config/guest-$arch.config" "$IPCON_ROOT/qemu/config/debug.config" |
+		sha256sum | cut -c1-12)
+	dir=$IPCON_CACHE/debug-kernel/$ver-$arch-$key
+	src=$dir/linux
+	KIMAGE=$src/arch/x86/boot/bzImage
+	# shellcheck disable=SC2034 # read by build_module (kernel.sh)
+	KHEADERS=$src
+	if [ -f "$dir/.complete" ]; then
+		KABI=$(cat "$dir/.complete")
+		KVER="$ver (debug build)"
+		return 0
+	fi
+	apt_install flex bison libelf-dev libssl-dev
+	local debs=$IPCON_CACHE/debug-kernel/src-$ver
+	if [ ! -f "$debs/.complete" ]; then
+		mkdir -p "$debs"
+		log "downloading linux-source-6.1 ($ver, 140 MB)"
+		(cd "$debs" && run_quiet "$debs/download.log" apt-get download "linux-source-6.1=$ver") ||
+			die "downloading linux-source-6.1=$ver failed"
+		touch "$debs/.complete"
+	fi
+	rm -rf "$dir"
+	mkdir -p "$src"
+	log "unpacking the kernel source"
+	dpkg --fsys-tarfile "$debs"/linux-source-6.1_*.deb |
+		tar -xO --wildcards './usr/src/linux-source-6.1.tar.xz' |
+		tar -xJ -C "$src" --strip-components=1
+	log "configuring the debug kernel (tinyconfig + guest + debug options)"
+	run_quiet "$dir/config.log" make -C "$src" ARCH=x86_64 tinyconfig
+	run_quiet "$dir/merge.log" env -C "$src" ARCH=x86_64 scripts/kconfig/merge_config.sh -m .config \
+		"$IPCON_ROOT/qemu/config/guest-$arch.config" "$IPCON_ROOT/qemu/config/debug.config"
+	run_quiet "$dir/olddefconfig.log" make -C "$src" ARCH=x86_64 LOCALVERSION=-ipcon-debug olddefconfig
+	local opt missing=""
+	for opt in $DEBUG_REQUIRED; do
+		grep -q "^$opt=y" "$src/.config" || missing="$missing $opt"
+	done
+	[ -z "$missing" ] || die "debug kernel config lacks:$missing (see $src/.config)"
+	log "building the debug kernel (about 6 minutes on 2 cores; log: $dir/build.log)"
+	run_quiet "$dir/build.log" make -C "$src" ARCH=x86_64 LOCALVERSION=-ipcon-debug \
+		-j"$(nproc)" bzImage modules
+	KABI=$(make -s -C "$src" ARCH=x86_64 LOCALVERSION=-ipcon-debug kernelrelease)
+	KVER="$ver (debug build)"
+	[ -f "$KIMAGE" ] || die "the debug kernel build produced no bzImage"
+	echo "$KABI" >"$dir/.complete"
+}
