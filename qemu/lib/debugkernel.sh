@@ -32,18 +32,11 @@ build_debug_kernel() {
 		return 0
 	fi
 	apt_install flex bison libelf-dev libssl-dev
-	local debs=$IPCON_CACHE/debug-kernel/src-$ver
-	if [ ! -f "$debs/.complete" ]; then
-		mkdir -p "$debs"
-		log "downloading linux-source-6.1 ($ver, 140 MB)"
-		(cd "$debs" && run_quiet "$debs/download.log" apt-get download "linux-source-6.1=$ver") ||
-			die "downloading linux-source-6.1=$ver failed"
-		touch "$debs/.complete"
-	fi
+	fetch_linux_source "$ver"
 	rm -rf "$dir"
 	mkdir -p "$src"
 	log "unpacking the kernel source"
-	dpkg --fsys-tarfile "$debs"/linux-source-6.1_*.deb |
+	dpkg --fsys-tarfile "$LINUX_SOURCE_DEB" |
 		tar -xO --wildcards './usr/src/linux-source-6.1.tar.xz' |
 		tar -xJ -C "$src" --strip-components=1
 	log "configuring the debug kernel (tinyconfig + guest + debug options)"
@@ -63,4 +56,37 @@ build_debug_kernel() {
 	KVER="$ver (debug build)"
 	[ -f "$KIMAGE" ] || die "the debug kernel build produced no bzImage"
 	echo "$KABI" >"$dir/.complete"
+}
+
+# fetch_linux_source VER: Debian's linux-source-6.1 package at VER, in the
+# cache; sets LINUX_SOURCE_DEB.
+fetch_linux_source() {
+	local ver=$1 debs
+	debs=$IPCON_CACHE/linux-source/$ver
+	if [ ! -f "$debs/.complete" ]; then
+		mkdir -p "$debs"
+		log "downloading linux-source-6.1 ($ver, 140 MB)"
+		(cd "$debs" && run_quiet "$debs/download.log" apt-get download "linux-source-6.1=$ver") ||
+			die "downloading linux-source-6.1=$ver failed"
+		touch "$debs/.complete"
+	fi
+	LINUX_SOURCE_DEB=$(echo "$debs"/linux-source-6.1_*.deb)
+	[ -f "$LINUX_SOURCE_DEB" ] || die "no linux-source package in $debs"
+}
+
+# fetch_checkpatch: the kernel's checkpatch.pl (and the files it reads) from
+# the 6.1 source of the selected stock kernel; sets CHECKPATCH.
+fetch_checkpatch() {
+	select_kernel 6.1 x86_64 # checkpatch is the same for every arch
+	local dir=$IPCON_CACHE/checkpatch/$KVER
+	CHECKPATCH=$dir/scripts/checkpatch.pl
+	[ -f "$CHECKPATCH" ] && return 0
+	fetch_linux_source "$KVER"
+	log "unpacking checkpatch.pl from linux-source-6.1 $KVER"
+	mkdir -p "$dir"
+	dpkg --fsys-tarfile "$LINUX_SOURCE_DEB" |
+		tar -xO --wildcards './usr/src/linux-source-6.1.tar.xz' |
+		tar -xJ -C "$dir" --strip-components=1 --wildcards \
+			'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' '*/scripts/const_structs.checkpatch'
+	[ -f "$CHECKPATCH" ] || die "checkpatch.pl missing from linux-source-6.1 $KVER"
 }

@@ -97,7 +97,7 @@ ensure_qemu() {
 # A cargo that can build the workspace (rustup's stable if present, else
 # Debian's rustc-web 1.85) and the host tools the harness uses.
 ensure_host_tools() {
-	apt_install ca-certificates gcc make libc6-dev cpio xz-utils zstd kmod bc shellcheck dwarves
+	apt_install ca-certificates gcc make libc6-dev cpio xz-utils zstd kmod bc shellcheck dwarves sparse
 	if ! command -v cargo >/dev/null 2>&1; then
 		if [ -x "$HOME/.cargo/bin/cargo" ]; then
 			PATH="$HOME/.cargo/bin:$PATH"

@@ -36,6 +36,13 @@ run_host_checks() {
 	host_check "cargo doc" env RUSTDOCFLAGS="-D warnings" cargo doc -p ipcon --no-deps --all-features --locked
 }
 
+# The kernel module's style gate: checkpatch --strict from the kernel source
+# (the uapi header may not use BIT(): userspace has no such macro).
+run_kernel_style_check() {
+	fetch_checkpatch
+	host_check "checkpatch --strict (ipcon-kmod)" make -C ipcon-kmod style CHECKPATCH="$CHECKPATCH"
+}
+
 # Rust target triple for a harness arch.
 rust_target() {
 	case $1 in

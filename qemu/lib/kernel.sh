@@ -110,11 +110,11 @@ build_module() {
 	esac
 	rm -rf "$out" && mkdir -p "$out"
 	cp -a "$IPCON_ROOT/ipcon-kmod/." "$out/"
-	log "building ipcon.ko for $KABI"
+	log "building ipcon.ko for $KABI (W=1, sparse)"
 	run_quiet "$out/build.log" make -C "$KHEADERS" M="$out" ARCH="$karch" \
-		CROSS_COMPILE="$cross" W=1 modules
-	if grep -E 'warning:' "$out/build.log" >&2; then
-		die "the module build has warnings (W=1 must be clean)"
+		CROSS_COMPILE="$cross" W=1 C=2 modules
+	if grep -E 'warning:|error:' "$out/build.log" >&2; then
+		die "the module build has warnings (W=1 and sparse must be clean; log: $out/build.log)"
 	fi
 	KMOD=$out/ipcon.ko
 	local vermagic
