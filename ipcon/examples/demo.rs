@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The ipcon demo: run it where the ipcon kernel module is loaded.
 //!
 //! One executable plays every role; the orchestrator re-executes itself

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `defmt::Format` for the types that cannot derive it.
 
 use crate::{Error, Name};

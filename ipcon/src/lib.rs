@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! # ipcon: packet IPC over Generic Netlink for embedded Linux
 //!
 //! The ipcon kernel module registers the generic netlink family `IPCON` and

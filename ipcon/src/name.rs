@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Service and group names: validated exactly as the kernel does.
 
 use crate::uapi::IPCON_NAME_MAX;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`Peer`]: one ipcon endpoint, made of a receive socket and a control socket.
 
 use core::sync::atomic::{AtomicU32, Ordering};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The only module that makes system calls (through rustix, no `unsafe`).
 
 use core::time::Duration;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Constants of the wire ABI, mirrored from `ipcon-kmod/include/uapi/linux/ipcon.h`.
 //!
 //! Every `#define` and enum member of the C header has a constant of the

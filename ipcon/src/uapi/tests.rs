@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Checks `uapi.rs` against the C header, the single source of truth.
 //!
 //! The header is read at test time, its `#define`s and enum members are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Netlink attributes (`struct nlattr`): iterator and typed getters.
 
 use super::{align, get_u16};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Building netlink / genetlink requests into a caller-provided buffer.
 //!
 //! Every write is bounds-checked and returns

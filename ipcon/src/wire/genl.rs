@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The generic netlink header (`struct genlmsghdr`) and nlctrl constants.
 
 use super::attr::AttrIter;

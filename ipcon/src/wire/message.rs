@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Deliveries from the kernel, parsed into typed views that borrow the
 //! receive buffer.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Pure codec for the ipcon wire format: no system calls, no allocation.
 //!
 //! Every parser here works on untrusted bytes and returns

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The netlink message header (`struct nlmsghdr`) and netlink constants.
 
 use super::{align, get_u16, get_u32};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Codec tests on hand-built byte arrays: round trips, chunk compaction,
 //! malformed input and a deterministic fuzz loop. Nothing here may panic
 //! inside the codec.
