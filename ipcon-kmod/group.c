@@ -390,8 +390,10 @@ unlock:
 }
 
 static int ipcon_group_fill(struct sk_buff *skb, struct netlink_callback *cb,
-			    const struct ipcon_group *grp)
+			    const struct hlist_node *node)
 {
+	const struct ipcon_group *grp =
+		hlist_entry(node, struct ipcon_group, node);
 	void *hdr;
 
 	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
@@ -414,38 +416,15 @@ static int ipcon_group_fill(struct sk_buff *skb, struct netlink_callback *cb,
 /**
  * ipcon_group_dump - IPCON_CMD_GRP_LIST dump callback
  * @skb: the dump buffer
- * @cb: the dump state; args[0] is the hash bucket, args[1] the position
- *	in it where the previous call stopped
+ * @cb: the dump state, see ipcon_dump_table()
  *
  * Return: the dump buffer length (0 when done) or a negative errno.
  */
 int ipcon_group_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct ipcon_net *ns = ipcon_net(sock_net(skb->sk));
-	unsigned long bkt = cb->args[0], skip = cb->args[1], idx = 0;
-	struct ipcon_group *grp;
-	int err = 0;
 
-	mutex_lock(&ns->lock);
-	cb->seq = ns->grp_gen;
-	for (; bkt < HASH_SIZE(ns->groups); bkt++, skip = 0) {
-		idx = 0;
-		hlist_for_each_entry(grp, &ns->groups[bkt], node) {
-			if (idx++ < skip)
-				continue;
-			err = ipcon_group_fill(skb, cb, grp);
-			if (err) {
-				idx--;
-				goto out;
-			}
-		}
-	}
-out:
-	mutex_unlock(&ns->lock);
-	cb->args[0] = bkt;
-	cb->args[1] = idx;
-	/* a message that does not fit an empty buffer would loop forever */
-	if (err && !skb->len)
-		return err;
-	return skb->len;
+	return ipcon_dump_table(skb, cb, ns, ns->groups,
+				HASH_SIZE(ns->groups), &ns->grp_gen,
+				ipcon_group_fill);
 }

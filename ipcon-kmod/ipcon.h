@@ -309,5 +309,11 @@ int ipcon_msg_deliver(struct net *net, u32 port, struct sk_buff *tmpl,
 int ipcon_msg_send(struct ipcon_net *ns, const struct sk_buff *skb,
 		   const struct genl_info *info, u32 port, const char *name,
 		   const char *src_name, size_t size);
+int ipcon_dump_table(struct sk_buff *skb, struct netlink_callback *cb,
+		     struct ipcon_net *ns, struct hlist_head *table,
+		     unsigned long size, const unsigned int *gen,
+		     int (*fill)(struct sk_buff *skb,
+				 struct netlink_callback *cb,
+				 const struct hlist_node *node));
 
 #endif /* _IPCON_H */

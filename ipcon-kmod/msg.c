@@ -2,14 +2,16 @@
 /*
  * Messages: payload and sender stamp, building IPCON_CMD_MSG and
  * IPCON_CMD_GRP_MSG, unicast SEND, and delivery with lost-message
- * accounting for group messages and events.
+ * accounting for group messages and events; and the resumable table walk
+ * behind the service and group list dumps.
  *
  * Locking: ipcon_msg_send() takes no mutex. It resolves the sender and the
  * destination under rcu_read_lock(), copies what it needs, and allocates,
  * builds and delivers the message after rcu_read_unlock().
  * ipcon_msg_deliver() may sleep (GFP_KERNEL, netlink_unicast()); its caller
  * holds the lock that protects *lost (a group's lock or the events lock)
- * and never calls it under RCU or a spinlock.
+ * and never calls it under RCU or a spinlock. ipcon_dump_table() holds
+ * ipcon_net.lock for one dump call.
  */
 
 #include <linux/cred.h>
@@ -353,4 +355,53 @@ int ipcon_msg_send(struct ipcon_net *ns, const struct sk_buff *skb,
 unlock:
 	rcu_read_unlock();
 	return err;
+}
+
+/**
+ * ipcon_dump_table - walk a name table for a netlink dump, resumably
+ * @skb: the dump buffer
+ * @cb: the dump state; args[0] is the hash bucket, args[1] the position
+ *	in it where the previous call stopped
+ * @ns: the namespace state; its lock is taken for the walk
+ * @table: the hash table's buckets
+ * @size: the number of buckets
+ * @gen: the table's generation (read under the lock), so that
+ *	genl_dump_check_consistent() can flag a dump interrupted by a change
+ * @fill: adds the message of one entry, -EMSGSIZE when @skb is full
+ *
+ * Return: the dump buffer length (0 when done) or a negative errno.
+ */
+int ipcon_dump_table(struct sk_buff *skb, struct netlink_callback *cb,
+		     struct ipcon_net *ns, struct hlist_head *table,
+		     unsigned long size, const unsigned int *gen,
+		     int (*fill)(struct sk_buff *skb,
+				 struct netlink_callback *cb,
+				 const struct hlist_node *node))
+{
+	unsigned long bkt = cb->args[0], skip = cb->args[1], idx = 0;
+	const struct hlist_node *node;
+	int err = 0;
+
+	mutex_lock(&ns->lock);
+	cb->seq = *gen;
+	for (; bkt < size; bkt++, skip = 0) {
+		idx = 0;
+		hlist_for_each(node, &table[bkt]) {
+			if (idx++ < skip)
+				continue;
+			err = fill(skb, cb, node);
+			if (err) {
+				idx--;
+				goto out;
+			}
+		}
+	}
+out:
+	mutex_unlock(&ns->lock);
+	cb->args[0] = bkt;
+	cb->args[1] = idx;
+	/* a message that does not fit an empty buffer would loop forever */
+	if (err && !skb->len)
+		return err;
+	return skb->len;
 }

@@ -139,8 +139,10 @@ int ipcon_service_del(struct ipcon_net *ns, struct ipcon_peer *peer,
 
 static int ipcon_service_fill(struct sk_buff *skb,
 			      struct netlink_callback *cb,
-			      const struct ipcon_service *svc)
+			      const struct hlist_node *node)
 {
+	const struct ipcon_service *svc =
+		hlist_entry(node, struct ipcon_service, node);
 	void *hdr;
 
 	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
@@ -161,38 +163,15 @@ static int ipcon_service_fill(struct sk_buff *skb,
 /**
  * ipcon_service_dump - IPCON_CMD_SRV_LIST dump callback
  * @skb: the dump buffer
- * @cb: the dump state; args[0] is the hash bucket, args[1] the position
- *	in it where the previous call stopped
+ * @cb: the dump state, see ipcon_dump_table()
  *
  * Return: the dump buffer length (0 when done) or a negative errno.
  */
 int ipcon_service_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct ipcon_net *ns = ipcon_net(sock_net(skb->sk));
-	unsigned long bkt = cb->args[0], skip = cb->args[1], idx = 0;
-	struct ipcon_service *svc;
-	int err = 0;
 
-	mutex_lock(&ns->lock);
-	cb->seq = ns->srv_gen;
-	for (; bkt < HASH_SIZE(ns->services); bkt++, skip = 0) {
-		idx = 0;
-		hlist_for_each_entry(svc, &ns->services[bkt], node) {
-			if (idx++ < skip)
-				continue;
-			err = ipcon_service_fill(skb, cb, svc);
-			if (err) {
-				idx--;
-				goto out;
-			}
-		}
-	}
-out:
-	mutex_unlock(&ns->lock);
-	cb->args[0] = bkt;
-	cb->args[1] = idx;
-	/* a message that does not fit an empty buffer would loop forever */
-	if (err && !skb->len)
-		return err;
-	return skb->len;
+	return ipcon_dump_table(skb, cb, ns, ns->services,
+				HASH_SIZE(ns->services), &ns->srv_gen,
+				ipcon_service_fill);
 }
