@@ -73,73 +73,60 @@ pub enum Target<'a> {
     Service(&'a str),
 }
 
-/// Flags for [`Peer::register_group`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct GroupFlags(u32);
+/// A flag set newtype over the wire's `u32`: `NONE`, the named flags,
+/// `empty()`, `bits()`, `contains()` and `|`.
+macro_rules! flag_set {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $flag:ident = $value:expr;)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+        pub struct $name(u32);
 
-impl GroupFlags {
-    /// No flags.
-    pub const NONE: Self = GroupFlags(0);
-    /// The kernel keeps the last published message and replays it to
-    /// members that join with [`JoinFlags::LAST`].
-    pub const RETAIN: Self = GroupFlags(IPCON_GRP_F_RETAIN);
+        impl $name {
+            /// No flags.
+            pub const NONE: Self = $name(0);
+            $($(#[$fdoc])* pub const $flag: Self = $name($value);)*
 
-    /// No flags (same as [`GroupFlags::NONE`]).
-    pub const fn empty() -> Self {
-        GroupFlags(0)
-    }
+            /// No flags (same as `NONE`).
+            pub const fn empty() -> Self {
+                $name(0)
+            }
 
-    /// The wire value.
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
+            /// The wire value.
+            pub const fn bits(self) -> u32 {
+                self.0
+            }
 
-    /// Whether all flags of `other` are set.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
+            /// Whether all flags of `other` are set.
+            pub const fn contains(self, other: Self) -> bool {
+                self.0 & other.0 == other.0
+            }
+        }
+
+        impl core::ops::BitOr for $name {
+            type Output = Self;
+            fn bitor(self, rhs: Self) -> Self {
+                $name(self.0 | rhs.0)
+            }
+        }
+    };
+}
+
+flag_set! {
+    /// Flags for [`Peer::register_group`].
+    GroupFlags {
+        /// The kernel keeps the last published message and replays it to
+        /// members that join with [`JoinFlags::LAST`].
+        RETAIN = IPCON_GRP_F_RETAIN;
     }
 }
 
-impl core::ops::BitOr for GroupFlags {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        GroupFlags(self.0 | rhs.0)
-    }
-}
-
-/// Flags for [`Peer::join`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct JoinFlags(u32);
-
-impl JoinFlags {
-    /// No flags.
-    pub const NONE: Self = JoinFlags(0);
-    /// Deliver the group's retained message (if any) right after joining,
-    /// as a [`GroupMessage`](crate::GroupMessage) with `retained` set.
-    pub const LAST: Self = JoinFlags(IPCON_JOIN_F_LAST);
-
-    /// No flags (same as [`JoinFlags::NONE`]).
-    pub const fn empty() -> Self {
-        JoinFlags(0)
-    }
-
-    /// The wire value.
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-
-    /// Whether all flags of `other` are set.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-}
-
-impl core::ops::BitOr for JoinFlags {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        JoinFlags(self.0 | rhs.0)
+flag_set! {
+    /// Flags for [`Peer::join`].
+    JoinFlags {
+        /// Deliver the group's retained message (if any) right after joining,
+        /// as a [`GroupMessage`](crate::GroupMessage) with `retained` set.
+        LAST = IPCON_JOIN_F_LAST;
     }
 }
 
