@@ -32,12 +32,36 @@ debian_mirror() {
 }
 
 APT_UPDATED=0
+# apt_update_once: refresh the package lists once per run. A mirror in the
+# middle of a sync fails an index now and then: retry, and if it still
+# fails, go on with the lists apt already has (say so).
 apt_update_once() {
-	if [ "$APT_UPDATED" = 0 ]; then
-		log "apt-get update"
-		run_quiet "$IPCON_CACHE/apt-update.log" as_root apt-get update
-		APT_UPDATED=1
-	fi
+	[ "$APT_UPDATED" = 0 ] || return 0
+	APT_UPDATED=1
+	local try
+	for try in 1 2 3; do
+		if [ "$try" = 1 ]; then log "apt-get update"; else log "apt-get update (try $try)"; fi
+		if as_root apt-get update >"$IPCON_CACHE/apt-update.log" 2>&1; then
+			return 0
+		fi
+		sleep $((try * 3))
+	done
+	grep -E '^(E|Err):' "$IPCON_CACHE/apt-update.log" | tail -n 3 >&2
+	log "warning: apt-get update failed three times; using the package lists apt already has"
+}
+
+# ensure_foreign_arch DARCH: let apt see packages of Debian architecture
+# DARCH (arm64, armhf), so 'apt-get download pkg:DARCH' works. Only package
+# lists are added; foreign packages are downloaded and unpacked into the
+# cache, never installed.
+ensure_foreign_arch() {
+	local darch=$1
+	[ "$darch" = "$(dpkg --print-architecture)" ] && return 0
+	dpkg --print-foreign-architectures | grep -qx "$darch" && return 0
+	log "adding Debian architecture $darch to apt (package lists only)"
+	as_root dpkg --add-architecture "$darch"
+	APT_UPDATED=0
+	apt_update_once
 }
 
 # Make bookworm-backports visible to apt (Debian bookworm only).
@@ -56,7 +80,8 @@ ensure_backports() {
 	apt_update_once
 }
 
-# apt_install PKG...: install the packages that are not installed yet.
+# apt_install PKG...: install the packages that are not installed yet
+# (PKG may name a suite, as in qemu-system-arm/bookworm-backports).
 apt_install() {
 	local missing=() p
 	for p in "$@"; do
@@ -64,46 +89,69 @@ apt_install() {
 			missing+=("$p")
 	done
 	[ ${#missing[@]} -gt 0 ] || return 0
-	command -v apt-get >/dev/null 2>&1 ||
-		die "missing packages (${missing[*]}) and no apt-get: install them by hand"
-	apt_update_once
-	log "installing ${missing[*]}"
-	run_quiet "$IPCON_CACHE/apt-install.log" as_root env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y --no-install-recommends "${missing[@]}"
+	apt_install_exact "${missing[@]}"
 }
 
-# QEMU for the given arch. On bookworm, QEMU comes from backports: the
-# backported qemu-utils that some images ship breaks bookworm's qemu-system.
-ensure_qemu() {
-	local arch=$1 pkg bin
-	case $arch in
-	x86_64) pkg=qemu-system-x86 bin=qemu-system-x86_64 ;;
-	aarch64) pkg=qemu-system-arm bin=qemu-system-aarch64 ;;
-	armv7) pkg=qemu-system-arm bin=qemu-system-arm ;;
-	esac
-	command -v "$bin" >/dev/null 2>&1 && return 0
+# apt_install_exact PKG...: install PKGs as given (PKG=VERSION pins, and
+# may downgrade).
+apt_install_exact() {
+	command -v apt-get >/dev/null 2>&1 ||
+		die "missing packages ($*) and no apt-get: install them by hand"
+	apt_update_once
+	log "installing $*"
+	run_quiet "$IPCON_CACHE/apt-install.log" as_root env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends --allow-downgrades "$@"
+}
+
+# qemu_pkg_install PKG...: install QEMU packages; on bookworm they come
+# from backports (the backported qemu-utils that some images ship breaks
+# bookworm's qemu-system), each named with its suite.
+qemu_pkg_install() {
 	local codename
 	codename=$(host_codename)
 	if [ "$codename" = bookworm ]; then
 		ensure_backports "$codename"
-		local s=bookworm-backports
-		apt_install "$pkg/$s" "qemu-system-common/$s" "qemu-system-data/$s" "seabios/$s"
+		local s=bookworm-backports p pkgs=()
+		for p in "$@"; do
+			pkgs+=("$p/$s")
+		done
+		apt_install "${pkgs[@]}"
 	else
-		apt_install "$pkg"
+		apt_install "$@"
 	fi
-	command -v "$bin" >/dev/null 2>&1 || die "$bin still missing after installing $pkg"
 }
 
-# A cargo that can build the workspace (rustup's stable if present, else
-# Debian's rustc-web 1.85) and the host tools the harness uses.
+# ensure_qemu ARCH: the system emulator for ARCH.
+ensure_qemu() {
+	local arch=$1 pkgs bin
+	case $arch in
+	x86_64) pkgs=(qemu-system-x86 seabios) bin=qemu-system-x86_64 ;;
+	aarch64) pkgs=(qemu-system-arm) bin=qemu-system-aarch64 ;;
+	armv7) pkgs=(qemu-system-arm) bin=qemu-system-arm ;;
+	esac
+	pkgs+=(qemu-system-common qemu-system-data)
+	command -v "$bin" >/dev/null 2>&1 && return 0
+	qemu_pkg_install "${pkgs[@]}"
+	command -v "$bin" >/dev/null 2>&1 || die "$bin still missing after installing ${pkgs[*]}"
+}
+
+# ensure_qemu_user: qemu-aarch64 and qemu-arm, to run the crate's unit
+# tests for ARM on the host (they never open a netlink socket).
+ensure_qemu_user() {
+	command -v qemu-aarch64 >/dev/null 2>&1 && command -v qemu-arm >/dev/null 2>&1 && return 0
+	qemu_pkg_install qemu-user
+	command -v qemu-arm >/dev/null 2>&1 || die "qemu-arm still missing after installing qemu-user"
+}
+
+# The host tools the harness uses, and a cargo for the host checks:
+# rustup's (with clippy and rustfmt) when present, else Debian's at the MSRV
+# (Debian's own cargo stays at /usr/bin/cargo for the cross builds).
 ensure_host_tools() {
 	apt_install ca-certificates gcc make libc6-dev cpio xz-utils zstd kmod bc shellcheck dwarves sparse
-	if ! command -v cargo >/dev/null 2>&1; then
-		if [ -x "$HOME/.cargo/bin/cargo" ]; then
-			PATH="$HOME/.cargo/bin:$PATH"
-		else
-			apt_install rustc-web cargo-web
-		fi
+	if [ -x "$HOME/.cargo/bin/cargo" ]; then
+		PATH="$HOME/.cargo/bin:$PATH"
+	elif ! command -v cargo >/dev/null 2>&1; then
+		ensure_debian_rust
 	fi
-	command -v cargo >/dev/null 2>&1 || die "no cargo found: install Rust (https://rustup.rs) or 'apt-get install cargo-web'"
+	command -v cargo >/dev/null 2>&1 || die "no cargo found: install Rust (https://rustup.rs)"
 }

@@ -43,29 +43,56 @@ run_kernel_style_check() {
 	host_check "checkpatch --strict (ipcon-kmod)" make -C ipcon-kmod style CHECKPATCH="$CHECKPATCH"
 }
 
-# Rust target triple for a harness arch.
-rust_target() {
-	case $1 in
-	x86_64) echo x86_64-unknown-linux-gnu ;;
-	aarch64) echo aarch64-unknown-linux-gnu ;;
-	armv7) echo armv7-unknown-linux-gnueabihf ;;
-	esac
+# run_msrv_checks ARCH...: the crate's rust-version verified with Debian's
+# toolchain of that version: the whole workspace built and tested on the
+# host, and the crate's unit tests (codec, ABI, UAPI) run for each ARM arch
+# under qemu-user, so the codec is proven on 32- and 64-bit ARM too.
+run_msrv_checks() {
+	local v a
+	v=$(msrv)
+	msrv_prepare x86_64
+	host_check "rust $v (MSRV): cargo test, x86_64" \
+		msrv_cargo x86_64 test --workspace --all-features --locked
+	for a in "$@"; do
+		[ "$a" = x86_64 ] && continue
+		msrv_prepare "$a"
+		host_check "rust $v (MSRV): crate unit tests, $a (qemu-user)" \
+			msrv_cargo "$a" test -p ipcon --all-features --locked --lib
+	done
 }
 
-# build_guest_programs ARCH: static binaries for the guest; sets GUEST_BINS.
+# The guest programs: the integration suite, the benchmark, the examples.
+GUEST_PROGRAMS=(ipcon-vmtests ipcon-bench examples/demo)
+declare -A GUEST_OUT=()
+
+# build_guest_programs ARCH: static binaries for ARCH (built once per run;
+# x86_64 with the host's cargo, ARM with the MSRV cross toolchain); sets
+# GUEST_BINS.
 build_guest_programs() {
-	local arch=$1 triple var
+	local arch=$1 triple
 	triple=$(rust_target "$arch")
-	var=CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_RUSTFLAGS
-	log "building static guest programs ($triple)"
-	run_quiet "$WORK/cargo-build.log" env "$var=-C target-feature=+crt-static" \
-		cargo build --profile vmtest --locked --target "$triple" \
-		-p ipcon-vmtests -p ipcon --features ipcon/std --bins --examples
-	local out=$IPCON_ROOT/target/$triple/vmtest
-	GUEST_BINS=("$out/ipcon-vmtests" "$out/ipcon-bench" "$out/examples/demo")
-	local b
-	for b in "${GUEST_BINS[@]}"; do
-		[ -x "$b" ] || die "guest program $b was not built"
+	if [ -z "${GUEST_OUT[$arch]:-}" ]; then
+		local args=(build --profile vmtest --locked -p ipcon-vmtests -p ipcon
+			--features ipcon/std --bins --examples)
+		local logfile=$IPCON_CACHE/guest-build-$arch.log
+		log "building static guest programs ($triple)"
+		if [ "$arch" = x86_64 ]; then
+			local var
+			var=CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_RUSTFLAGS
+			(cd "$IPCON_ROOT" && run_quiet "$logfile" env "$var=-C target-feature=+crt-static" \
+				cargo "${args[@]}" --target "$triple")
+			GUEST_OUT[$arch]=$IPCON_ROOT/target/$triple/vmtest
+		else
+			msrv_prepare "$arch"
+			(cd "$IPCON_ROOT" && run_quiet "$logfile" msrv_cargo "$arch" "${args[@]}")
+			GUEST_OUT[$arch]=$(msrv_target_dir "$arch")/vmtest
+		fi
+	fi
+	GUEST_BINS=()
+	local p
+	for p in "${GUEST_PROGRAMS[@]}"; do
+		[ -x "${GUEST_OUT[$arch]}/$p" ] || die "guest program ${GUEST_OUT[$arch]}/$p was not built"
+		GUEST_BINS+=("${GUEST_OUT[$arch]}/$p")
 	done
 }
 

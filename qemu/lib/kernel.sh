@@ -21,6 +21,15 @@ kernel_flavour() {
 	esac
 }
 
+# The kernel's ARCH= for a harness arch.
+kernel_arch() {
+	case $1 in
+	x86_64) echo x86_64 ;;
+	aarch64) echo arm64 ;;
+	armv7) echo arm ;;
+	esac
+}
+
 # pkg_version PKG: the candidate version apt would download, or empty.
 pkg_version() {
 	apt-cache show --no-all-versions "$1" 2>/dev/null | awk '/^Version:/ {print $2; exit}'
@@ -32,6 +41,7 @@ pkg_version() {
 select_kernel() {
 	local line=$1 arch=$2 flavour pattern abi img hdr
 	flavour=$(kernel_flavour "$arch")
+	ensure_foreign_arch "$(deb_arch "$arch")"
 	case $line in
 	6.1) pattern="^linux-image-6\.1\.0-[0-9]+-$flavour\$" ;;
 	6.12) pattern="^linux-image-6\.12\.[0-9]+\+deb12-$flavour\$" ;;
@@ -71,7 +81,9 @@ fetch_kernel() {
 		vlog "kernel $KABI already unpacked in $KROOT"
 		return 0
 	fi
+	ensure_foreign_arch "$darch"
 	dir=$IPCON_CACHE/kernel/$KABI/debs
+	rm -rf "$dir" "$KROOT"
 	mkdir -p "$dir" "$KROOT"
 	local common kbuild kline
 	common=$(apt-cache show --no-all-versions "linux-headers-$KABI" |
@@ -102,12 +114,10 @@ fetch_kernel() {
 # build_module ARCH OUTDIR: build ipcon.ko against $KHEADERS into a copy of
 # the module source in OUTDIR (the source tree stays clean); sets KMOD.
 build_module() {
-	local arch=$1 out=$2 karch="" cross=""
-	case $arch in
-	x86_64) karch=x86_64 ;;
-	aarch64) karch=arm64 cross=aarch64-linux-gnu- ;;
-	armv7) karch=arm cross=arm-linux-gnueabihf- ;;
-	esac
+	local arch=$1 out=$2 karch cross
+	karch=$(kernel_arch "$arch")
+	cross=$(cross_prefix "$arch")
+	ensure_cross_gcc "$arch"
 	rm -rf "$out" && mkdir -p "$out"
 	cp -a "$IPCON_ROOT/ipcon-kmod/." "$out/"
 	log "building ipcon.ko for $KABI (W=1, sparse)"

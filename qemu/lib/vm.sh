@@ -4,25 +4,27 @@
 # users' CI often has none) and read the results port back.
 #
 # Channels: serial port 0 is the console (humans, boot log); serial port 1
-# carries structured lines from the guest: "@@ exit N", a dmesg dump between
+# (ttyS1 on x86_64, ttyAMA1 on ARM) carries structured lines from the guest: "@@ exit N", a dmesg dump between
 # "@@ dmesg-begin" and "@@ dmesg-end", and the test runner's result lines.
 
 # qemu_cmd ARCH INITRD CONSOLE RESULTS: prints the QEMU command, one word a
-# line.
+# line. The machines are the ones the notes found reliable under TCG: 'pc'
+# for x86_64; 'virt' for ARM (highmem=off for armv7: the non-LPAE armmp
+# kernel cannot use PCI above 4 GiB). QEMU 10's 'virt' has two PL011 UARTs.
 qemu_cmd() {
-	local arch=$1 initrd=$2 console=$3 results=$4
-	local append="console=ttyS0 panic=-1 panic_on_warn=1 oops=panic quiet loglevel=4"
+	local arch=$1 initrd=$2 console=$3 results=$4 tty
+	local common=(-smp 2 -m 512 -display none -nic none -no-reboot)
+	local machine=()
 	case $arch in
-	x86_64)
-		printf '%s\n' qemu-system-x86_64 -M pc -accel tcg -cpu max -smp 2 -m 512 \
-			-display none -nic none -no-reboot \
-			-kernel "$KIMAGE" -initrd "$initrd" -append "$append" \
-			-serial "$console" -serial "file:$results"
-		;;
-	*)
-		die "arch '$arch' is not wired into the VM harness yet (supported: x86_64)"
-		;;
+	x86_64) machine=(qemu-system-x86_64 -M pc -accel tcg -cpu max) tty=ttyS0 ;;
+	aarch64) machine=(qemu-system-aarch64 -M virt -accel tcg -cpu cortex-a57) tty=ttyAMA0 ;;
+	armv7) machine=(qemu-system-arm -M "virt,highmem=off" -accel tcg -cpu cortex-a15) tty=ttyAMA0 ;;
+	*) die "arch '$arch' is not wired into the VM harness" ;;
 	esac
+	local append="console=$tty panic=-1 panic_on_warn=1 oops=panic quiet loglevel=4"
+	printf '%s\n' "${machine[@]}" "${common[@]}" \
+		-kernel "$KIMAGE" -initrd "$initrd" -append "$append" \
+		-serial "$console" -serial "file:$results"
 }
 
 # boot_vm ARCH INITRD WORKDIR TIMEOUT: boot and wait; sets VM_RC (QEMU exit

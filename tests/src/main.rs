@@ -29,6 +29,8 @@ fn main() {
     let mut results: Option<std::fs::File> = None;
     let mut filter: Option<String> = None;
     let mut list = false;
+    let mut prefix = String::new();
+    let mut word_bits: Option<u32> = None;
     let mut i = 1;
     while i < args.len() {
         match args[i].as_str() {
@@ -48,10 +50,26 @@ fn main() {
                 i += 1;
                 filter = Some(args[i].clone());
             }
+            "--prefix" if i + 1 < args.len() => {
+                i += 1;
+                prefix = args[i].clone();
+            }
+            "--word-bits" if i + 1 < args.len() => {
+                i += 1;
+                word_bits = match args[i].as_str() {
+                    "32" => Some(32),
+                    "64" => Some(64),
+                    other => {
+                        eprintln!("ipcon-vmtests: --word-bits takes 32 or 64, not '{other}'");
+                        std::process::exit(2)
+                    }
+                };
+            }
             "--list" => list = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: ipcon-vmtests [--results PATH] [--filter SUBSTR] [--list]\n\
+                    "usage: ipcon-vmtests [--results PATH] [--filter SUBSTR] [--list] \
+                     [--prefix P] [--word-bits N]\n\
                      Runs the ipcon integration tests against the loaded module (root, in a VM)."
                 );
                 return;
@@ -64,14 +82,17 @@ fn main() {
         i += 1;
     }
 
-    let tests = suite::all();
+    let mut tests = suite::all();
+    if let Some(bits) = word_bits {
+        tests.insert(0, word_size_test(bits));
+    }
     let (mut passed, mut failed) = (0, 0);
     for t in tests
         .iter()
         .filter(|t| filter.as_deref().is_none_or(|f| t.name.contains(f)))
     {
         if list {
-            println!("{}", t.name);
+            println!("{prefix}{}", t.name);
             continue;
         }
         let start = Instant::now();
@@ -87,13 +108,17 @@ fn main() {
         let line = match &outcome {
             Ok(()) => {
                 passed += 1;
-                println!("ok   {} ({ms} ms)", t.name);
-                format!("@@ test ok {}", t.name)
+                println!("ok   {prefix}{} ({ms} ms)", t.name);
+                format!("@@ test ok {prefix}{}", t.name)
             }
             Err(why) => {
                 failed += 1;
-                println!("FAIL {} ({ms} ms): {why}", t.name);
-                format!("@@ test FAIL {}: {}", t.name, why.replace('\n', " | "))
+                println!("FAIL {prefix}{} ({ms} ms): {why}", t.name);
+                format!(
+                    "@@ test FAIL {prefix}{}: {}",
+                    t.name,
+                    why.replace('\n', " | ")
+                )
             }
         };
         if let Some(f) = results.as_mut() {
@@ -109,4 +134,29 @@ fn main() {
         println!("{passed} passed, {failed} failed");
     }
     std::process::exit(if failed == 0 { 0 } else { 1 });
+}
+
+/// The `word_size` test: this process has `bits`-bit pointers.
+fn word_size_test(bits: u32) -> suite::Test {
+    fn check(expected: u32) -> Result<(), String> {
+        let have = usize::BITS;
+        if have == expected {
+            Ok(())
+        } else {
+            Err(format!(
+                "this is a {have}-bit build ({}), the run expected {expected}-bit",
+                std::env::consts::ARCH
+            ))
+        }
+    }
+    fn is_32() -> Result<(), String> {
+        check(32)
+    }
+    fn is_64() -> Result<(), String> {
+        check(64)
+    }
+    suite::Test {
+        name: "word_size",
+        run: if bits == 32 { is_32 } else { is_64 },
+    }
 }
