@@ -22,10 +22,10 @@ host_codename() {
 debian_mirror() {
 	local uri
 	uri=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources |
-		awk '{print $2}' | grep -v -- '-security' | head -n 1)
+		awk '{print $2}' | grep -v -- '-security' | sed -n 1p)
 	if [ -z "$uri" ]; then
 		uri=$(grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list |
-			awk '{print $2}' | grep -v -- '-security' | head -n 1)
+			awk '{print $2}' | grep -v -- '-security' | sed -n 1p)
 	fi
 	[ -n "$uri" ] || die "cannot find the Debian mirror in the apt sources"
 	echo "$uri"
@@ -57,7 +57,7 @@ apt_update_once() {
 ensure_foreign_arch() {
 	local darch=$1
 	[ "$darch" = "$(dpkg --print-architecture)" ] && return 0
-	dpkg --print-foreign-architectures | grep -qx "$darch" && return 0
+	dpkg --print-foreign-architectures | grep -x "$darch" >/dev/null && return 0
 	log "adding Debian architecture $darch to apt (package lists only)"
 	as_root dpkg --add-architecture "$darch"
 	APT_UPDATED=0
@@ -67,7 +67,7 @@ ensure_foreign_arch() {
 # Make bookworm-backports visible to apt (Debian bookworm only).
 ensure_backports() {
 	local codename=$1
-	if apt-cache policy 2>/dev/null | grep -q "$codename-backports"; then
+	if apt-cache policy 2>/dev/null | grep "$codename-backports" >/dev/null; then
 		return 0
 	fi
 	local mirror
@@ -85,7 +85,7 @@ ensure_backports() {
 apt_install() {
 	local missing=() p
 	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "${p%%/*}" 2>/dev/null | grep -q 'install ok installed' ||
+		dpkg-query -W -f='${Status}' "${p%%/*}" 2>/dev/null | grep 'install ok installed' >/dev/null ||
 			missing+=("$p")
 	done
 	[ ${#missing[@]} -gt 0 ] || return 0

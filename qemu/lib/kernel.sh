@@ -32,7 +32,7 @@ kernel_arch() {
 
 # pkg_version PKG: the candidate version apt would download, or empty.
 pkg_version() {
-	apt-cache show --no-all-versions "$1" 2>/dev/null | awk '/^Version:/ {print $2; exit}'
+	apt-cache show --no-all-versions "$1" 2>/dev/null | awk '/^Version:/ && !v {v = $2} END {print v}'
 }
 
 # select_kernel LINE ARCH: sets KABI (e.g. 6.1.0-56-amd64) and KVER (the
@@ -88,9 +88,9 @@ fetch_kernel() {
 	local common kbuild kline
 	common=$(apt-cache show --no-all-versions "linux-headers-$KABI" |
 		awk -F', ' '/^Depends:/ {for (i = 1; i <= NF; i++) if ($i ~ /linux-headers-.*-common/) print $i}' |
-		sed 's/^Depends: //; s/ .*//' | head -n 1)
+		sed 's/^Depends: //; s/ .*//' | sed -n 1p)
 	kbuild=$(apt-cache show --no-all-versions "linux-headers-$KABI" |
-		grep -o 'linux-kbuild-[^ ,]*' | head -n 1)
+		grep -o 'linux-kbuild-[^ ,]*' | sed -n 1p)
 	if [ -z "$common" ] || [ -z "$kbuild" ]; then die "cannot read the dependencies of linux-headers-$KABI"; fi
 	kline=${kbuild#linux-kbuild-}
 	log "downloading Debian kernel $KABI ($KVER)"

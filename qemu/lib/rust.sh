@@ -9,7 +9,7 @@
 
 # msrv: the workspace's rust-version ("1.85").
 msrv() {
-	sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' "$IPCON_ROOT/Cargo.toml" | head -n 1
+	sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' "$IPCON_ROOT/Cargo.toml" | sed -n 1p
 }
 
 # Rust target triple for a harness arch.

@@ -102,7 +102,7 @@ check_vm() {
 	leaks=$(sed -n '/^@@ kmemleak-begin/,/^@@ kmemleak-end/p' "$RESULTS_LOG" | grep -v '^@@' || true)
 	if [ -n "$leaks" ]; then
 		echo "VM: kmemleak found unreferenced objects:" >&2
-		echo "$leaks" | head -n 80 >&2
+		echo "$leaks" | sed -n 1,80p >&2
 		ok=1
 	fi
 	if [ "$guest_rc" != 0 ]; then
