@@ -54,6 +54,9 @@ fn run(args: &[OsString]) -> Result<(), CliError> {
         "monitor" => monitor::monitor(rest),
         "help" => {
             let p = parse("help", &[], rest)?;
+            if p.flag("help") {
+                return help("help");
+            }
             match p.operands(0, 1, "")?.first() {
                 None => Out::new().bytes(help::MAIN.as_bytes()),
                 Some(c) => match help::command(c.to_str().unwrap_or("")) {
