@@ -24,7 +24,7 @@ host_check() {
 run_host_checks() {
 	cargo fmt --version >/dev/null 2>&1 || die "cargo fmt is missing (rustup component add rustfmt)"
 	cargo clippy --version >/dev/null 2>&1 || die "cargo clippy is missing (rustup component add clippy)"
-	host_check "shellcheck qemu/ .ci/" shellcheck -x qemu/run qemu/lib/*.sh qemu/guest/init .ci/run
+	host_check "shellcheck qemu/ .ci/" shellcheck -x qemu/run qemu/lib/*.sh qemu/guest/init qemu/guest/demo .ci/run
 	host_check "cargo fmt --check" cargo fmt --all -- --check
 	host_check "cargo clippy (default features)" \
 		cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -62,7 +62,8 @@ build_guest_programs() {
 		cargo build --profile vmtest --locked --target "$triple" \
 		-p ipcon-vmtests -p ipcon --features ipcon/std --bins --examples
 	local out=$IPCON_ROOT/target/$triple/vmtest
-	GUEST_BINS=("$out/ipcon-vmtests" "$out/ipcon-bench" "$out/examples/demo")
+	GUEST_BINS=("$out/ipcon-vmtests" "$out/ipcon-bench" "$out/ipcon"
+		"$out/examples/"{rpc_server,rpc_client,pubsub,watch_peers,poll_loop,fixed_buffers})
 	local b
 	for b in "${GUEST_BINS[@]}"; do
 		[ -x "$b" ] || die "guest program $b was not built"

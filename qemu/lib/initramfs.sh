@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT OR Apache-2.0
 # shellcheck shell=bash
-# The guest root: a static busybox, the guest init, the freshly built module
-# and the static test programs, packed as a newc initramfs. Rebuilt per run.
+# The guest root: a static busybox, the guest init and demo script, the
+# freshly built module and the static test programs, packed as a newc
+# initramfs. Rebuilt per run.
 
 # fetch_busybox ARCH: a static busybox for ARCH from Debian; sets BUSYBOX.
 fetch_busybox() {
@@ -31,6 +32,7 @@ build_initramfs() {
 	cp "$BUSYBOX" "$root/bin/busybox"
 	cp "$IPCON_ROOT/qemu/guest/init" "$root/init"
 	chmod 755 "$root/init"
+	cp "$IPCON_ROOT/qemu/guest/demo" "$root/bin/ipcon-demo"
 	cp "$KMOD" "$root/lib/modules/ipcon.ko"
 	echo "$mode" >"$root/etc/ipcon-mode"
 	local f
