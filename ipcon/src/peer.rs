@@ -368,6 +368,15 @@ impl Peer {
     /// at `net.core.rmem_max`). Returns the size in effect. A larger queue
     /// absorbs bursts of large messages before the kernel has to drop
     /// (and report [`Message::Lost`]).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let peer = ipcon::Peer::open()?;
+    /// let size = peer.set_recv_buffer_size(1 << 20)?;
+    /// println!("receive queue: {size} bytes");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_recv_buffer_size(&self, bytes: usize) -> Result<usize, Error> {
         sys::set_recv_buffer_size(self.r.as_fd(), bytes)
     }
@@ -707,6 +716,19 @@ impl Peer {
 
     /// Like [`send`](Self::send), with the sender stamped as service
     /// `src_service`, which this peer must own ([`Error::NotOwner`] otherwise).
+    ///
+    /// ```no_run
+    /// use ipcon::{Peer, Target};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// peer.register_service("app.main")?;
+    /// peer.register_service("app.audit")?;
+    /// // Stamped "app.audit", not the oldest service "app.main".
+    /// peer.send_as("app.audit", Target::Service("logger"), b"login")?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_as(
         &mut self,
         src_service: &str,
@@ -836,6 +858,22 @@ impl Peer {
     /// module reports exactly what was lost with a [`Message::Lost`] notice
     /// before the next message that gets through, so the overrun flag
     /// carries no extra information.
+    ///
+    /// ```no_run
+    /// use ipcon::{Message, Peer, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// peer.register_service("demo.log")?;
+    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    /// loop {
+    ///     match peer.recv(&mut buf)? {
+    ///         Message::Unicast(m) => println!("pid {}: {:?}", m.sender.pid, m.data),
+    ///         other => println!("{other:?}"),
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn recv<'b>(&self, buf: &'b mut [u8]) -> Result<Message<'b>, Error> {
         self.recv_inner(buf, Mode::Blocking)
     }
