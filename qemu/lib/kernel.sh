@@ -23,7 +23,9 @@ kernel_flavour() {
 
 # pkg_version PKG: the candidate version apt would download, or empty.
 pkg_version() {
-	apt-cache show --no-all-versions "$1" 2>/dev/null | awk '/^Version:/ {print $2; exit}'
+	# awk reads to the end: exiting early can kill apt-cache with SIGPIPE,
+	# which pipefail turns into a failure of the whole run.
+	apt-cache show --no-all-versions "$1" 2>/dev/null | awk '/^Version:/ && !v {v = $2} END {if (v) print v}'
 }
 
 # select_kernel LINE ARCH: sets KABI (e.g. 6.1.0-56-amd64) and KVER (the
