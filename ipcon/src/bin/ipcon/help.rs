@@ -35,8 +35,7 @@ Run 'ipcon COMMAND --help' for the options of a command.
 ";
 
 /// The options every message-printing command shares.
-const RECV_OPTS: &str = "\
-  -x, --hex           print payloads in hex
+const RECV_OPTS: &str = "  -x, --hex           print payloads in hex
   -r, --raw           print the payload bytes only, nothing else (binary)
   -c, --count N       exit after N messages
   -t, --timeout SECS  exit with status 4 if nothing arrives for SECS
@@ -202,6 +201,9 @@ mod tests {
             let h = command(c).unwrap();
             assert!(h.starts_with(&format!("usage: ipcon {c}")), "{c}");
             assert!(h.lines().all(|l| l.len() <= 80), "{c}: line too long");
+            // Options are indented (a "\" line continuation eats indentation).
+            let unindented = |l: &str| l.starts_with('-') && l.get(2..4) == Some(", ");
+            assert!(!h.lines().any(unindented), "{c}: {h}");
             assert!(
                 MAIN.contains(&format!("  {c} ")),
                 "{c} not in the main help"
