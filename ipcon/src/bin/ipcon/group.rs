@@ -5,8 +5,10 @@ use std::ffi::OsString;
 use std::io::BufRead;
 use std::time::{Duration, Instant};
 
-use ipcon::{Error, EventKind, GroupFlags, JoinFlags, Message, Peer, DUMP_BUFFER_SIZE};
-use ipcon::{PAYLOAD_MAX, RECV_BUFFER_SIZE};
+use ipcon::{
+    Error, EventKind, GroupFlags, JoinFlags, Message, Peer, DUMP_BUFFER_SIZE, PAYLOAD_MAX,
+    RECV_BUFFER_SIZE,
+};
 
 use crate::args::{flag, parse, valued};
 use crate::error::{note, CliError, Context, Subject};
