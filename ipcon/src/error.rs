@@ -5,6 +5,17 @@ use core::fmt;
 pub use rustix::io::Errno;
 
 /// Everything that can go wrong talking to the ipcon kernel module.
+///
+/// Its `Display` text says what to do about it:
+///
+/// ```
+/// use ipcon::Error;
+///
+/// assert_eq!(
+///     Error::NotLoaded.to_string(),
+///     "the ipcon kernel module is not loaded (run: modprobe ipcon)"
+/// );
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Error {

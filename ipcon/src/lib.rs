@@ -54,6 +54,19 @@
 //! # }
 //! ```
 //!
+//! ## More examples and the `ipcon` tool
+//!
+//! The crate's `examples/` directory has complete programs, each run by
+//! the VM test suite: `rpc_server` and `rpc_client` (request/response),
+//! `pubsub` (a retained group and a late joiner), `watch_peers` (events: a
+//! supervisor restarting a worker killed with SIGKILL), `poll_loop`
+//! (several peers and a timer in one `poll(2)` loop) and `fixed_buffers`
+//! (no heap, the API without `std` or `alloc`).
+//!
+//! With the `std` feature the package also builds the `ipcon`
+//! command-line tool (`ipcon list`, `call`, `serve`, `listen`, `monitor`,
+//! ...; `ipcon --help`), written on this public API only.
+//!
 //! ## Features
 //!
 //! * `std` (default): `std::error::Error` through `core::error::Error`,

@@ -12,6 +12,14 @@ pub const fn is_name_byte(b: u8) -> bool {
 
 /// Check a service or group name: 1 to [`IPCON_NAME_MAX`] (63) bytes from
 /// `[A-Za-z0-9._:-]`. Returns [`Error::InvalidName`] otherwise.
+///
+/// ```
+/// use ipcon::{name::validate, Error};
+///
+/// assert_eq!(validate("sensor.temp:0"), Ok(()));
+/// assert_eq!(validate("no spaces"), Err(Error::InvalidName));
+/// assert_eq!(validate(&"x".repeat(64)), Err(Error::InvalidName));
+/// ```
 pub fn validate(name: &str) -> Result<(), Error> {
     let b = name.as_bytes();
     if b.is_empty() || b.len() > IPCON_NAME_MAX || !b.iter().all(|&c| is_name_byte(c)) {
@@ -22,6 +30,15 @@ pub fn validate(name: &str) -> Result<(), Error> {
 
 /// A validated, owned service or group name (no allocation: a
 /// `heapless::String` of [`IPCON_NAME_MAX`] bytes).
+///
+/// ```
+/// use ipcon::Name;
+///
+/// let name = Name::new("sensor.temp")?;
+/// assert_eq!(name.as_str(), "sensor.temp");
+/// assert!(Name::new("bad/name").is_err());
+/// # Ok::<(), ipcon::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Name(heapless::String<IPCON_NAME_MAX>);
 

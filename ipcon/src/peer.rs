@@ -64,6 +64,18 @@ const REQUEST_BUF: usize = NLMSG_HDRLEN + GENL_HDRLEN + 2 * NAME_ATTR + 4 * U32_
 const _: () = assert!(REQUEST_BUF >= NLMSG_HDRLEN + GENL_HDRLEN + 2 * NAME_ATTR + U32_ATTR);
 
 /// Where to send a unicast message.
+///
+/// ```no_run
+/// use ipcon::{Peer, Target};
+///
+/// # fn main() -> Result<(), ipcon::Error> {
+/// let mut peer = Peer::open()?;
+/// peer.send(Target::Service("demo.echo"), b"by name")?;
+/// let port = peer.resolve("demo.echo")?;
+/// peer.send(Target::Port(port), b"by port")?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Target<'a> {
@@ -114,6 +126,15 @@ macro_rules! flag_set {
 
 flag_set! {
     /// Flags for [`Peer::register_group`].
+    ///
+    /// ```
+    /// use ipcon::GroupFlags;
+    ///
+    /// let flags = GroupFlags::RETAIN;
+    /// assert!(flags.contains(GroupFlags::RETAIN));
+    /// assert_eq!(GroupFlags::empty(), GroupFlags::NONE);
+    /// assert_eq!((GroupFlags::NONE | GroupFlags::RETAIN).bits(), 1);
+    /// ```
     GroupFlags {
         /// The kernel keeps the last published message and replays it to
         /// members that join with [`JoinFlags::LAST`].
@@ -123,6 +144,13 @@ flag_set! {
 
 flag_set! {
     /// Flags for [`Peer::join`].
+    ///
+    /// ```
+    /// use ipcon::JoinFlags;
+    ///
+    /// assert!(JoinFlags::LAST.contains(JoinFlags::LAST));
+    /// assert!(!JoinFlags::NONE.contains(JoinFlags::LAST));
+    /// ```
     JoinFlags {
         /// Deliver the group's retained message (if any) right after joining,
         /// as a [`GroupMessage`](crate::GroupMessage) with `retained` set.
@@ -245,6 +273,16 @@ impl Peer {
     ///
     /// Fails with [`Error::NotLoaded`] if the ipcon kernel module is not
     /// loaded.
+    ///
+    /// ```no_run
+    /// use ipcon::{Error, Peer};
+    ///
+    /// match Peer::open() {
+    ///     Ok(peer) => println!("peer on port {}", peer.port()),
+    ///     Err(Error::NotLoaded) => eprintln!("run: modprobe ipcon"),
+    ///     Err(e) => eprintln!("{e}"),
+    /// }
+    /// ```
     pub fn open() -> Result<Self, Error> {
         let (r, port) = sys::open_socket()?;
         let (c, _) = sys::open_socket()?;
@@ -330,6 +368,15 @@ impl Peer {
     /// at `net.core.rmem_max`). Returns the size in effect. A larger queue
     /// absorbs bursts of large messages before the kernel has to drop
     /// (and report [`Message::Lost`]).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let peer = ipcon::Peer::open()?;
+    /// let size = peer.set_recv_buffer_size(1 << 20)?;
+    /// println!("receive queue: {size} bytes");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_recv_buffer_size(&self, bytes: usize) -> Result<usize, Error> {
         sys::set_recv_buffer_size(self.r.as_fd(), bytes)
     }
@@ -403,6 +450,22 @@ impl Peer {
 
     /// Register a service under `name`; other peers can then send to it by
     /// name. Errors: [`Error::NameTaken`], [`Error::InvalidName`].
+    ///
+    /// A peer may own several services; they go away with it. The oldest
+    /// one is stamped as the sender of its messages
+    /// ([`Sender::service`](crate::Sender::service)).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = ipcon::Peer::open()?;
+    /// match peer.register_service("demo.echo") {
+    ///     Ok(()) => {}
+    ///     Err(ipcon::Error::NameTaken) => eprintln!("already running?"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn register_service(&mut self, name: &str) -> Result<(), Error> {
         self.simple(Op::Service, IPCON_CMD_SRV_REG, name, 0)
     }
@@ -415,6 +478,16 @@ impl Peer {
 
     /// The port of the peer providing service `name`.
     /// Errors: [`Error::NoSuchService`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = ipcon::Peer::open()?;
+    /// if let Ok(port) = peer.resolve("demo.echo") {
+    ///     println!("demo.echo is port {port}");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn resolve(&mut self, name: &str) -> Result<u32, Error> {
         validate(name)?;
         let mut port = None;
@@ -471,6 +544,17 @@ impl Peer {
 
     /// List all services, calling `f` for each. `buf` receives the dump
     /// datagrams; use [`DUMP_BUFFER_SIZE`] bytes.
+    ///
+    /// ```no_run
+    /// use ipcon::{Peer, DUMP_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// let mut buf = [0u8; DUMP_BUFFER_SIZE];
+    /// peer.services(&mut buf, |s| println!("{} on port {}", s.name, s.port))?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn services(
         &mut self,
         buf: &mut [u8],
@@ -510,6 +594,24 @@ impl Peer {
 
     /// Join a group: its messages are then delivered to this peer.
     /// Errors: [`Error::NoSuchGroup`], [`Error::AlreadyMember`].
+    ///
+    /// Membership ends with [`leave`](Self::leave), when the peer is
+    /// closed, or when the owner removes the group (subscribers of events
+    /// then see [`EventKind::GroupRemoved`](crate::EventKind::GroupRemoved)).
+    ///
+    /// ```no_run
+    /// use ipcon::{JoinFlags, Message, Peer, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// peer.join("sensor.readings", JoinFlags::LAST)?;
+    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    /// while let Message::Group(m) = peer.recv(&mut buf)? {
+    ///     println!("{}: {:?}", m.group, m.data);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn join(&mut self, name: &str, flags: JoinFlags) -> Result<(), Error> {
         self.simple(Op::Join, IPCON_CMD_GRP_JOIN, name, flags.bits())
     }
@@ -521,6 +623,19 @@ impl Peer {
 
     /// List all groups, calling `f` for each. `buf` receives the dump
     /// datagrams; use [`DUMP_BUFFER_SIZE`] bytes.
+    ///
+    /// ```no_run
+    /// use ipcon::{Peer, DUMP_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// let mut buf = vec![0u8; DUMP_BUFFER_SIZE];
+    /// peer.groups(&mut buf, |g| {
+    ///     println!("{}: owner {}, {} members", g.name, g.owner, g.members)
+    /// })?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn groups(
         &mut self,
         buf: &mut [u8],
@@ -555,12 +670,38 @@ impl Peer {
 
     /// Send `data` to the peer with port `port`.
     /// Errors: [`Error::PeerGone`], [`Error::QueueFull`], [`Error::PayloadTooLarge`].
+    ///
+    /// The usual way to answer a request:
+    ///
+    /// ```no_run
+    /// use ipcon::{Message, Peer, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// peer.register_service("demo.echo")?;
+    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    /// loop {
+    ///     if let Message::Unicast(req) = peer.recv(&mut buf)? {
+    ///         // A client that has gone away is not the service's problem.
+    ///         let _ = peer.send_to_port(req.sender.port, req.data);
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn send_to_port(&mut self, port: u32, data: &[u8]) -> Result<(), Error> {
         self.send(Target::Port(port), data)
     }
 
     /// Send `data` to the provider of service `name`.
     /// Errors: [`Error::NoSuchService`], [`Error::QueueFull`], [`Error::PayloadTooLarge`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = ipcon::Peer::open()?;
+    /// peer.send_to_service("demo.echo", b"hello")?; // queued at demo.echo
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_to_service(&mut self, name: &str, data: &[u8]) -> Result<(), Error> {
         self.send(Target::Service(name), data)
     }
@@ -575,6 +716,19 @@ impl Peer {
 
     /// Like [`send`](Self::send), with the sender stamped as service
     /// `src_service`, which this peer must own ([`Error::NotOwner`] otherwise).
+    ///
+    /// ```no_run
+    /// use ipcon::{Peer, Target};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// peer.register_service("app.main")?;
+    /// peer.register_service("app.audit")?;
+    /// // Stamped "app.audit", not the oldest service "app.main".
+    /// peer.send_as("app.audit", Target::Service("logger"), b"login")?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_as(
         &mut self,
         src_service: &str,
@@ -619,6 +773,19 @@ impl Peer {
     /// the group retains, the kernel keeps this message for late joiners.
     /// Members whose queue is full miss it and get a
     /// [`Lost`](crate::Lost) notice later.
+    /// Errors: [`Error::NoSuchGroup`], [`Error::NotOwner`],
+    /// [`Error::PayloadTooLarge`].
+    ///
+    /// ```no_run
+    /// use ipcon::{GroupFlags, Peer};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// peer.register_group("sensor.readings", GroupFlags::RETAIN)?;
+    /// peer.publish("sensor.readings", b"21.5 C")?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn publish(&mut self, group: &str, data: &[u8]) -> Result<(), Error> {
         validate(group)?;
         if data.len() > IPCON_PAYLOAD_MAX {
@@ -634,7 +801,28 @@ impl Peer {
     }
 
     /// Subscribe to kernel events (peers gone, services and groups added or
-    /// removed), delivered as [`Message::Event`].
+    /// removed), delivered as [`Message::Event`]. Errors:
+    /// [`Error::AlreadySubscribed`].
+    ///
+    /// ```no_run
+    /// use ipcon::{EventKind, Message, Peer, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// peer.subscribe_events()?;
+    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    /// loop {
+    ///     match peer.recv(&mut buf)? {
+    ///         Message::Event(ev) if ev.kind == EventKind::PeerGone => {
+    ///             println!("port {} is gone", ev.port)
+    ///         }
+    ///         Message::Event(ev) => println!("{} {:?}", ev.kind, ev.name),
+    ///         Message::Lost(l) => println!("missed {} events", l.count),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn subscribe_events(&mut self) -> Result<(), Error> {
         self.request(
             Op::Subscribe,
@@ -670,12 +858,44 @@ impl Peer {
     /// module reports exactly what was lost with a [`Message::Lost`] notice
     /// before the next message that gets through, so the overrun flag
     /// carries no extra information.
+    ///
+    /// ```no_run
+    /// use ipcon::{Message, Peer, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// peer.register_service("demo.log")?;
+    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    /// loop {
+    ///     match peer.recv(&mut buf)? {
+    ///         Message::Unicast(m) => println!("pid {}: {:?}", m.sender.pid, m.data),
+    ///         other => println!("{other:?}"),
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn recv<'b>(&self, buf: &'b mut [u8]) -> Result<Message<'b>, Error> {
         self.recv_inner(buf, Mode::Blocking)
     }
 
     /// Like [`recv`](Self::recv), giving up with [`Error::TimedOut`] after
     /// `timeout`.
+    ///
+    /// ```no_run
+    /// use core::time::Duration;
+    /// use ipcon::{Error, Peer, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let peer = Peer::open()?;
+    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    /// match peer.recv_timeout(&mut buf, Duration::from_millis(500)) {
+    ///     Ok(msg) => println!("{msg:?}"),
+    ///     Err(Error::TimedOut) => println!("nothing within 500 ms"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn recv_timeout<'b>(
         &self,
         buf: &'b mut [u8],
@@ -685,7 +905,26 @@ impl Peer {
     }
 
     /// Like [`recv`](Self::recv) without waiting: [`Error::WouldBlock`] if
-    /// no message is queued.
+    /// no message is queued. With `poll`/`epoll` on the peer (it is
+    /// `AsFd`), drain it with `try_recv` until `WouldBlock`; the
+    /// `poll_loop` example does that.
+    ///
+    /// ```no_run
+    /// use ipcon::{Error, Peer, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let peer = Peer::open()?;
+    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    /// loop {
+    ///     match peer.try_recv(&mut buf) {
+    ///         Ok(msg) => println!("{msg:?}"),
+    ///         Err(Error::WouldBlock) => break, // queue empty
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_recv<'b>(&self, buf: &'b mut [u8]) -> Result<Message<'b>, Error> {
         self.recv_inner(buf, Mode::NonBlocking)
     }
@@ -725,7 +964,18 @@ impl Peer {
         Message::parse(&mut buf[..len], self.family)
     }
 
-    /// Listing of all services, owned (needs feature `alloc`).
+    /// Listing of all services, owned (needs feature `alloc`): name and
+    /// port of each.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = ipcon::Peer::open()?;
+    /// for (name, port) in peer.service_list()? {
+    ///     println!("{name}: {port}");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "alloc")]
     pub fn service_list(&mut self) -> Result<alloc::vec::Vec<(alloc::string::String, u32)>, Error> {
         let mut buf = alloc::vec![0u8; DUMP_BUFFER_SIZE];

@@ -6,8 +6,9 @@
 # s, LTO, panic=abort), stripped. Printed by 'qemu/run test' and
 # 'qemu/run size', so a size regression shows up in every CI log.
 
-# The client programs measured: a minimal client and the full-featured demo.
-FOOTPRINT_PROGRAMS=(examples/demo)
+# The client programs measured: a minimal client using only fixed buffers,
+# and the ipcon command-line tool.
+FOOTPRINT_PROGRAMS=(examples/fixed_buffers ipcon)
 FOOTPRINT_LINES=()
 
 # stripped_size ARCH FILE [STRIP-ARGS...]: bytes of a stripped copy of FILE.

@@ -24,7 +24,7 @@ host_check() {
 run_host_checks() {
 	cargo fmt --version >/dev/null 2>&1 || die "cargo fmt is missing (rustup component add rustfmt)"
 	cargo clippy --version >/dev/null 2>&1 || die "cargo clippy is missing (rustup component add clippy)"
-	host_check "shellcheck qemu/ .ci/" shellcheck -x qemu/run qemu/lib/*.sh qemu/guest/init .ci/run
+	host_check "shellcheck qemu/ .ci/" shellcheck -x qemu/run qemu/lib/*.sh qemu/guest/init qemu/guest/demo .ci/run
 	host_check "cargo fmt --check" cargo fmt --all -- --check
 	host_check "cargo clippy (default features)" \
 		cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -61,8 +61,10 @@ run_msrv_checks() {
 	done
 }
 
-# The guest programs: the integration suite, the benchmark, the examples.
-GUEST_PROGRAMS=(ipcon-vmtests ipcon-bench examples/demo)
+# The guest programs: the integration suite, the benchmark, the ipcon tool
+# and the examples.
+GUEST_PROGRAMS=(ipcon-vmtests ipcon-bench ipcon
+	examples/{rpc_server,rpc_client,pubsub,watch_peers,poll_loop,fixed_buffers})
 declare -A GUEST_OUT=()
 
 # build_guest_programs ARCH: static binaries for ARCH (built once per run;

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT OR Apache-2.0
 # shellcheck shell=bash
-# The guest root: a static busybox, the guest init, the freshly built module
-# and the static test programs, packed as a newc initramfs. Rebuilt per run.
+# The guest root: a static busybox, the guest init and demo script, the
+# freshly built module and the static test programs, packed as a newc
+# initramfs. Rebuilt per run.
 
 # fetch_busybox ARCH: a static busybox for ARCH from Debian; sets BUSYBOX.
 fetch_busybox() {
@@ -35,6 +36,7 @@ build_initramfs() {
 	cp "$BUSYBOX" "$root/bin/busybox"
 	cp "$IPCON_ROOT/qemu/guest/init" "$root/init"
 	chmod 755 "$root/init"
+	cp "$IPCON_ROOT/qemu/guest/demo" "$root/bin/ipcon-demo"
 	cp "$KMOD" "$root/lib/modules/ipcon.ko"
 	echo "$mode" >"$root/etc/ipcon-mode"
 	case $arch in
@@ -48,6 +50,7 @@ build_initramfs() {
 	if [ ${#COMPAT_BINS[@]} -gt 0 ]; then
 		mkdir -p "$root/compat32"
 		cp "${COMPAT_BINS[@]}" "$root/compat32/"
+		cp "$IPCON_ROOT/qemu/guest/demo" "$root/compat32/ipcon-demo"
 	fi
 	(cd "$root" && find . -print0 | LC_ALL=C sort -z |
 		cpio --null -o -H newc --quiet --owner=0:0) >"$out"

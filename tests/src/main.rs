@@ -9,10 +9,14 @@
 //! as separate processes (see `child.rs`).
 
 mod child;
+mod cmd;
+mod json;
 mod raw;
 mod suite;
 mod t_badinput;
+mod t_cli;
 mod t_events;
+mod t_examples;
 mod t_groups;
 mod t_services;
 mod t_system;

@@ -25,6 +25,8 @@ pub fn all() -> Vec<Test> {
     v.extend(crate::t_groups::tests());
     v.extend(crate::t_events::tests());
     v.extend(crate::t_badinput::tests());
+    v.extend(crate::t_cli::tests());
+    v.extend(crate::t_examples::tests());
     v.extend(crate::t_system::tests());
     v
 }

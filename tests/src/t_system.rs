@@ -124,8 +124,12 @@ fn module_unload_with_live_peers() -> TestResult {
     fails_with!(ipcon::Peer::open(), Error::NotLoaded);
     let msg = format!("{}", ipcon::Peer::open().err().ok_or("no error")?);
     ensure!(msg.contains("not loaded"), "error text: {msg}");
+    // The command-line tool says what to do, with its own exit status
+    // (checked after the module is back, so that a failure leaves it loaded).
+    let cli = crate::t_cli::check_not_loaded();
 
     sh("insmod", &["/lib/modules/ipcon.ko"])?;
+    cli?;
     let mut fresh = peer()?;
     // A fresh module knows nothing of the old state.
     ok!(fresh.register_service(&svc));

@@ -110,6 +110,37 @@ impl EventKind {
             EventKind::Unknown(raw) => raw,
         }
     }
+
+    /// A short lowercase name for logs and tools: `"peer-gone"`,
+    /// `"service-added"`, `"service-removed"`, `"group-added"`,
+    /// `"group-removed"`, or `"unknown"` for [`EventKind::Unknown`] (whose
+    /// [`Display`](core::fmt::Display) adds the raw value, `"unknown(7)"`).
+    ///
+    /// ```
+    /// use ipcon::EventKind;
+    ///
+    /// assert_eq!(EventKind::ServiceAdded.name(), "service-added");
+    /// assert_eq!(EventKind::from_raw(7).to_string(), "unknown(7)");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            EventKind::PeerGone => "peer-gone",
+            EventKind::ServiceAdded => "service-added",
+            EventKind::ServiceRemoved => "service-removed",
+            EventKind::GroupAdded => "group-added",
+            EventKind::GroupRemoved => "group-removed",
+            EventKind::Unknown(_) => "unknown",
+        }
+    }
+}
+
+impl core::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            EventKind::Unknown(raw) => write!(f, "unknown({raw})"),
+            known => f.write_str(known.name()),
+        }
+    }
 }
 
 /// A kernel event.

@@ -102,9 +102,19 @@ fn event_round_trip() {
         (IPCON_EV_GRP_REMOVED, EventKind::GroupRemoved, Some("g")),
         (99, EventKind::Unknown(99), None),
     ];
-    for (raw, kind, name) in cases {
+    let names = [
+        "peer-gone",
+        "service-added",
+        "service-removed",
+        "group-added",
+        "group-removed",
+        "unknown(99)",
+    ];
+    for ((raw, kind, name), shown) in cases.into_iter().zip(names) {
         assert_eq!(EventKind::from_raw(raw), kind);
         assert_eq!(kind.to_raw(), raw);
+        assert_eq!(std::format!("{kind}"), shown);
+        assert!(shown.starts_with(kind.name()));
         let mut m = build(IPCON_CMD_EVENT, |b| {
             b.attr_u32(IPCON_A_EVENT, raw).unwrap();
             b.attr_u32(IPCON_A_PORT, 31337).unwrap();
