@@ -711,13 +711,15 @@ fn cli_publish_lines_and_linger() -> TestResult {
 
     // --linger keeps the retained message for a late joiner.
     let grp = uniq("linger");
-    let pubr = ok!(Bg::spawn(
+    let mut pubr = ok!(Bg::spawn(
         "ipcon",
         &["publish", "--retain", "--linger", "3", &grp, "still here"],
         None
     ));
+    // Join only once the message is out: a member that joins between the
+    // group's registration and the publish gets it live, not retained.
+    pubr.wait_stderr("staying 3.0 s (--linger)")?;
     let mut late = peer()?;
-    wait_group(&mut late, &grp)?;
     ok!(late.join(&grp, JoinFlags::LAST));
     recv_with(&late, &mut buf, |msg| match msg {
         Message::Group(g) if g.retained && g.data == b"still here" => Ok(()),

@@ -95,6 +95,12 @@ pub fn publish(args: &[OsString]) -> Result<(), CliError> {
         None => publish_lines(&mut peer, &group, &p)?,
     }
     if let Some(t) = linger {
+        // Said after the publish, so a script (or a test) knows when a
+        // late joiner can expect the retained message.
+        note(format_args!(
+            "published to {group}; staying {:.1} s (--linger)",
+            t.as_secs_f64()
+        ));
         std::thread::sleep(t);
     }
     Ok(())
