@@ -9,12 +9,15 @@ export IPCON_CACHE
 IPCON_CACHE=${IPCON_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ipcon}
 VERBOSE=${VERBOSE:-0}
 
-# log MSG...: a progress line on stderr, so stdout stays for results.
+# log MSG...: a progress line on stderr, so stdout stays for results; it
+# starts with the time since the run began ([mm:ss]).
 log() {
+	local t
+	t=$(printf '[%02d:%02d]' $((SECONDS / 60)) $((SECONDS % 60)))
 	if [ -t 2 ]; then
-		printf '\033[1m==>\033[0m %s\n' "$*" >&2
+		printf '\033[1m==>\033[0m %s %s\n' "$t" "$*" >&2
 	else
-		printf '==> %s\n' "$*" >&2
+		printf '==> %s %s\n' "$t" "$*" >&2
 	fi
 }
 
