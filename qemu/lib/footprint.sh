@@ -40,19 +40,9 @@ footprint_programs() {
 		*) args+=(--bin "$p") ;;
 		esac
 	done
-	local logfile=$IPCON_CACHE/footprint-build-$arch.log
 	log "building release client programs for the footprint ($triple)"
-	if [ "$arch" = x86_64 ]; then
-		local var
-		var=CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_RUSTFLAGS
-		(cd "$IPCON_ROOT" && run_quiet "$logfile" env "$var=-C target-feature=+crt-static" \
-			cargo "${args[@]}" --target "$triple")
-		dir=$IPCON_ROOT/target/$triple/release
-	else
-		msrv_prepare "$arch"
-		(cd "$IPCON_ROOT" && run_quiet "$logfile" msrv_cargo "$arch" "${args[@]}")
-		dir=$(msrv_target_dir "$arch")/release
-	fi
+	static_cargo "$arch" "$IPCON_CACHE/footprint-build-$arch.log" "${args[@]}"
+	dir=$STATIC_TARGET_DIR/release
 	for p in "${FOOTPRINT_PROGRAMS[@]}"; do
 		FOOTPRINT_LINES+=("$(printf '%-8s %-34s %9s bytes' "$arch" \
 			"${p#examples/} (static, release)" "$(stripped_size "$arch" "$dir/$p")")")

@@ -76,19 +76,9 @@ build_guest_programs() {
 	if [ -z "${GUEST_OUT[$arch]:-}" ]; then
 		local args=(build --profile vmtest --locked -p ipcon-vmtests -p ipcon
 			--features ipcon/std --bins --examples)
-		local logfile=$IPCON_CACHE/guest-build-$arch.log
 		log "building static guest programs ($triple)"
-		if [ "$arch" = x86_64 ]; then
-			local var
-			var=CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_RUSTFLAGS
-			(cd "$IPCON_ROOT" && run_quiet "$logfile" env "$var=-C target-feature=+crt-static" \
-				cargo "${args[@]}" --target "$triple")
-			GUEST_OUT[$arch]=$IPCON_ROOT/target/$triple/vmtest
-		else
-			msrv_prepare "$arch"
-			(cd "$IPCON_ROOT" && run_quiet "$logfile" msrv_cargo "$arch" "${args[@]}")
-			GUEST_OUT[$arch]=$(msrv_target_dir "$arch")/vmtest
-		fi
+		static_cargo "$arch" "$IPCON_CACHE/guest-build-$arch.log" "${args[@]}"
+		GUEST_OUT[$arch]=$STATIC_TARGET_DIR/vmtest
 	fi
 	GUEST_BINS=()
 	local p

@@ -129,3 +129,25 @@ msrv_cargo() {
 msrv_target_dir() {
 	echo "$IPCON_ROOT/target/msrv/$(rust_target "$1")"
 }
+
+# static_cargo ARCH LOGFILE CARGO-ARGS...: build static binaries for ARCH:
+# x86_64 with the host's cargo (rustup's stable, as developers build), ARM
+# with the MSRV cross toolchain; sets STATIC_TARGET_DIR (the directory of
+# the target triple, which holds the profile directories).
+# shellcheck disable=SC2034 # STATIC_TARGET_DIR is read by the callers
+static_cargo() {
+	local arch=$1 logfile=$2 triple
+	shift 2
+	triple=$(rust_target "$arch")
+	if [ "$arch" = x86_64 ]; then
+		local var
+		var=CARGO_TARGET_$(echo "$triple" | tr 'a-z-' 'A-Z_')_RUSTFLAGS
+		(cd "$IPCON_ROOT" && run_quiet "$logfile" env "$var=-C target-feature=+crt-static" \
+			cargo "$@" --target "$triple")
+		STATIC_TARGET_DIR=$IPCON_ROOT/target/$triple
+	else
+		msrv_prepare "$arch"
+		(cd "$IPCON_ROOT" && run_quiet "$logfile" msrv_cargo "$arch" "$@")
+		STATIC_TARGET_DIR=$(msrv_target_dir "$arch")
+	fi
+}
