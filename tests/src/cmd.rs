@@ -15,11 +15,24 @@ use std::time::{Duration, Instant};
 /// kernel under TCG is slow, and a passing run never waits this long.
 pub const LIMIT: Duration = Duration::from_secs(30);
 
-/// A program installed next to the test binary (`/bin` in the VM).
+/// A guest program: the one next to the test binary if there is one (`/bin`
+/// in the VM), else the one found through `PATH` (the packaged layout, where
+/// `run-ptest` puts the examples' directory on `PATH`).
 pub fn bin(name: &str) -> PathBuf {
     std::env::current_exe()
         .map(|e| e.with_file_name(name))
-        .unwrap_or_else(|_| PathBuf::from(name))
+        .ok()
+        .filter(|p| p.exists())
+        .or_else(|| in_path(name))
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+/// `name` found in a directory of `PATH`.
+pub fn in_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 /// What a finished program did.

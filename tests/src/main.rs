@@ -3,9 +3,11 @@
 //! ipcon module loaded (see `qemu/run test`), as root, and talks to the real
 //! module: no mocks.
 //!
-//! Output: a human line per test on stdout and, with `--results PATH`, one
-//! machine line per test (`@@ test ok NAME` / `@@ test FAIL NAME: why`) for
-//! the host. `--child ROLE ...` runs one of the helper roles that tests spawn
+//! Output: a human line per test on stdout (or, with `--ptest`, the
+//! `PASS: NAME` / `FAIL: NAME` / `SKIP: NAME` lines ptest-runner and oeqa
+//! parse, each failure or skip preceded by a line saying why) and, with
+//! `--results PATH`, one machine line per test (`@@ test ok NAME`,
+//! `@@ test FAIL NAME: why`, `@@ test skip NAME: why`) for the host. `--child ROLE ...` runs one of the helper roles that tests spawn
 //! as separate processes (see `child.rs`).
 
 mod child;
@@ -35,6 +37,7 @@ fn main() {
     let mut list = false;
     let mut prefix = String::new();
     let mut word_bits: Option<u32> = None;
+    let mut ptest = false;
     let mut i = 1;
     while i < args.len() {
         match args[i].as_str() {
@@ -70,11 +73,13 @@ fn main() {
                 };
             }
             "--list" => list = true,
+            "--ptest" => ptest = true,
             "-h" | "--help" => {
                 println!(
                     "usage: ipcon-vmtests [--results PATH] [--filter SUBSTR] [--list] \
-                     [--prefix P] [--word-bits N]\n\
-                     Runs the ipcon integration tests against the loaded module (root, in a VM)."
+                     [--prefix P] [--word-bits N] [--ptest]\n\
+                     Runs the ipcon integration tests against the loaded module (as root).\n\
+                     --ptest prints ptest-runner's PASS:/FAIL:/SKIP: lines (run-ptest uses it)."
                 );
                 return;
             }
@@ -90,7 +95,7 @@ fn main() {
     if let Some(bits) = word_bits {
         tests.insert(0, word_size_test(bits));
     }
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for t in tests
         .iter()
         .filter(|t| filter.as_deref().is_none_or(|f| t.name.contains(f)))
@@ -99,6 +104,7 @@ fn main() {
             println!("{prefix}{}", t.name);
             continue;
         }
+        let name = format!("{prefix}{}", t.name);
         let start = Instant::now();
         let outcome = std::panic::catch_unwind(t.run).unwrap_or_else(|p| {
             let what = p
@@ -109,25 +115,20 @@ fn main() {
             Err(format!("panicked: {what}"))
         });
         let ms = start.elapsed().as_millis();
-        let line = match &outcome {
-            Ok(()) => {
-                passed += 1;
-                println!("ok   {prefix}{} ({ms} ms)", t.name);
-                format!("@@ test ok {prefix}{}", t.name)
-            }
-            Err(why) => {
-                failed += 1;
-                println!("FAIL {prefix}{} ({ms} ms): {why}", t.name);
-                format!(
-                    "@@ test FAIL {prefix}{}: {}",
-                    t.name,
-                    why.replace('\n', " | ")
-                )
-            }
+        let verdict = match &outcome {
+            Ok(()) => Verdict::Pass,
+            Err(why) if why.starts_with(suite::SKIP) => Verdict::Skip(&why[suite::SKIP.len()..]),
+            Err(why) => Verdict::Fail(why),
         };
+        match verdict {
+            Verdict::Pass => passed += 1,
+            Verdict::Skip(_) => skipped += 1,
+            Verdict::Fail(_) => failed += 1,
+        }
+        verdict.print(&name, ms, ptest);
         if let Some(f) = results.as_mut() {
             // A failed write to the results port must not pass silently.
-            if let Err(e) = writeln!(f, "{line}") {
+            if let Err(e) = writeln!(f, "{}", verdict.result_line(&name)) {
                 eprintln!("ipcon-vmtests: results port: {e}");
                 std::process::exit(3);
             }
@@ -135,9 +136,55 @@ fn main() {
         let _ = std::io::stdout().flush();
     }
     if !list {
-        println!("{passed} passed, {failed} failed");
+        let summary = format!("{passed} passed, {failed} failed, {skipped} skipped");
+        if ptest {
+            println!("ipcon-vmtests: {summary}");
+        } else {
+            println!("{summary}");
+        }
     }
     std::process::exit(if failed == 0 { 0 } else { 1 });
+}
+
+/// What became of one test.
+enum Verdict<'a> {
+    Pass,
+    Fail(&'a str),
+    Skip(&'a str),
+}
+
+impl Verdict<'_> {
+    /// The stdout line(s): human, or ptest-runner's format with the reason
+    /// on the line before (ptest names must not carry it).
+    fn print(&self, name: &str, ms: u128, ptest: bool) {
+        match (self, ptest) {
+            (Verdict::Pass, false) => println!("ok   {name} ({ms} ms)"),
+            (Verdict::Fail(why), false) => println!("FAIL {name} ({ms} ms): {why}"),
+            (Verdict::Skip(why), false) => println!("skip {name}: {why}"),
+            (Verdict::Pass, true) => println!("PASS: {name}"),
+            (Verdict::Fail(why), true) => {
+                println!("ipcon-vmtests: {name} failed ({ms} ms): {}", one_line(why));
+                println!("FAIL: {name}");
+            }
+            (Verdict::Skip(why), true) => {
+                println!("ipcon-vmtests: {name} skipped: {}", one_line(why));
+                println!("SKIP: {name}");
+            }
+        }
+    }
+
+    /// The `--results` line for the host.
+    fn result_line(&self, name: &str) -> String {
+        match self {
+            Verdict::Pass => format!("@@ test ok {name}"),
+            Verdict::Fail(why) => format!("@@ test FAIL {name}: {}", one_line(why)),
+            Verdict::Skip(why) => format!("@@ test skip {name}: {}", one_line(why)),
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.replace('\n', " | ")
 }
 
 /// The `word_size` test: this process has `bits`-bit pointers.

@@ -8,6 +8,17 @@ use ipcon::{Message, Peer};
 /// A test outcome: `Err` carries why it failed.
 pub type TestResult = Result<(), String>;
 
+/// How a test says "this cannot run here" rather than "this failed":
+/// `Err(format!("{SKIP}why"))`, see [`skip`]. The runner reports it as
+/// skipped (ptest `SKIP:`); the VM run of `qemu/run test`, where everything
+/// must run, counts a skip as a failure.
+pub const SKIP: &str = "skip: ";
+
+/// Skip the current test, saying why.
+pub fn skip(why: &str) -> TestResult {
+    Err(format!("{SKIP}{why}"))
+}
+
 /// One integration test.
 pub struct Test {
     /// Stable name, printed in the results.

@@ -128,7 +128,9 @@ fn module_unload_with_live_peers() -> TestResult {
     // (checked after the module is back, so that a failure leaves it loaded).
     let cli = crate::t_cli::check_not_loaded();
 
-    sh("insmod", &["/lib/modules/ipcon.ko"])?;
+    // As the packages install it: under /lib/modules/$(uname -r), indexed
+    // by depmod.
+    sh("modprobe", &["ipcon"])?;
     cli?;
     let mut fresh = peer()?;
     // A fresh module knows nothing of the old state.

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Checks `uapi.rs` against the C header, the single source of truth.
 //!
-//! The header is read at test time, its `#define`s and enum members are
+//! The header is embedded when the test is compiled (so the test binary also
+//! runs on a target, as a Yocto ptest), its `#define`s and enum members are
 //! evaluated (integer literals, `U`/`L` suffixes, `(1U << n)`, references to
 //! earlier names, `+ - << |` and parentheses), and every value must match the
 //! Rust constant of the same name, in both directions.
@@ -11,7 +12,10 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 use std::{format, println};
 
-const HEADER: &str = "../ipcon-kmod/include/uapi/linux/ipcon.h";
+const HEADER: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../ipcon-kmod/include/uapi/linux/ipcon.h"
+));
 
 fn strip_comments(src: &str) -> String {
     let mut out = String::new();
@@ -236,9 +240,7 @@ fn find_word(hay: &str, word: &str) -> Option<usize> {
 
 #[test]
 fn rust_constants_match_the_c_header() {
-    let path = format!("{}/{}", env!("CARGO_MANIFEST_DIR"), HEADER);
-    let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
-    let (ints, strings) = parse_header(&src);
+    let (ints, strings) = parse_header(HEADER);
     assert!(
         ints.len() > 40,
         "suspiciously few constants parsed: {ints:?}"
@@ -270,7 +272,7 @@ fn rust_constants_match_the_c_header() {
     );
     assert!(
         problems.is_empty(),
-        "uapi.rs is out of sync with {path}:\n{}",
+        "uapi.rs is out of sync with ipcon-kmod/include/uapi/linux/ipcon.h:\n{}",
         problems.join("\n")
     );
     println!("{} header constants checked", ints.len());
