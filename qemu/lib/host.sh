@@ -24,7 +24,8 @@ host_check() {
 run_host_checks() {
 	cargo fmt --version >/dev/null 2>&1 || die "cargo fmt is missing (rustup component add rustfmt)"
 	cargo clippy --version >/dev/null 2>&1 || die "cargo clippy is missing (rustup component add clippy)"
-	host_check "shellcheck qemu/ .ci/" shellcheck -x qemu/run qemu/lib/*.sh qemu/guest/init qemu/guest/demo .ci/run
+	host_check "shellcheck qemu/ .ci/ meta-ipcon/" shellcheck -x qemu/run qemu/lib/*.sh qemu/guest/init \
+		qemu/guest/demo .ci/run meta-ipcon/recipes-ipcon/ipcon/files/{run-ptest,ipcon-check-toolchain}
 	host_check "cargo fmt --check" cargo fmt --all -- --check
 	host_check "cargo clippy (default features)" \
 		cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -67,11 +68,14 @@ GUEST_PROGRAMS=(ipcon-vmtests ipcon-bench ipcon
 	examples/{rpc_server,rpc_client,pubsub,watch_peers,poll_loop,fixed_buffers})
 declare -A GUEST_OUT=()
 
+declare -A GUEST_TESTS=()
+
 # build_guest_programs ARCH: static binaries for ARCH (built once per run;
 # x86_64 with the host's cargo, ARM with the MSRV cross toolchain); sets
-# GUEST_BINS.
+# GUEST_NAMES and GUEST_BINS (the programs) and GUEST_UNIT_TESTS (the unit
+# test binaries, picked as ptest-cargo.bbclass picks them).
 build_guest_programs() {
-	local arch=$1 triple
+	local arch=$1 triple log
 	triple=$(rust_target "$arch")
 	if [ -z "${GUEST_OUT[$arch]:-}" ]; then
 		local args=(build --profile vmtest --locked -p ipcon-vmtests -p ipcon
@@ -79,13 +83,49 @@ build_guest_programs() {
 		log "building static guest programs ($triple)"
 		static_cargo "$arch" "$IPCON_CACHE/guest-build-$arch.log" "${args[@]}"
 		GUEST_OUT[$arch]=$STATIC_TARGET_DIR/vmtest
+		log "building the unit tests for ipcon-ptest ($triple)"
+		log=$IPCON_CACHE/guest-tests-$arch.log
+		static_cargo "$arch" "$log" build --profile vmtest --locked --tests --message-format json
+		GUEST_TESTS[$arch]=$(ptest_cargo_tests "$log")
+		[ -n "${GUEST_TESTS[$arch]}" ] || die "no unit test binary found in $log"
 	fi
+	# shellcheck disable=SC2034 # GUEST_NAMES, GUEST_UNIT_TESTS: build_initramfs
+	GUEST_NAMES=("${GUEST_PROGRAMS[@]}")
 	GUEST_BINS=()
 	local p
 	for p in "${GUEST_PROGRAMS[@]}"; do
 		[ -x "${GUEST_OUT[$arch]}/$p" ] || die "guest program ${GUEST_OUT[$arch]}/$p was not built"
 		GUEST_BINS+=("${GUEST_OUT[$arch]}/$p")
 	done
+	# shellcheck disable=SC2034
+	mapfile -t GUEST_UNIT_TESTS <<<"${GUEST_TESTS[$arch]}"
+}
+
+# ptest_cargo_tests LOG: the test executables among the JSON messages of
+# "cargo build --tests" in LOG, chosen as ptest-cargo.bbclass chooses them
+# (a target with test or doctest set, an executable, a manifest of this
+# workspace), one per line, sorted.
+ptest_cargo_tests() {
+	python3 - "$1" "$IPCON_ROOT" <<'EOF'
+import json
+import os
+import sys
+
+root = os.path.realpath(sys.argv[2])
+found = set()
+with open(sys.argv[1]) as log:
+    for line in log:
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            continue
+        target = msg.get("target") or {}
+        manifest = os.path.realpath(msg.get("manifest_path", "/"))
+        if (target.get("test") or target.get("doctest")) and msg.get("executable") \
+                and manifest.startswith(root + os.sep):
+            found.add(msg["executable"])
+print("\n".join(sorted(found)))
+EOF
 }
 
 TOTAL_PASSED=0
@@ -121,6 +161,11 @@ report_vm() {
 			;;
 		"@@ test FAIL "*)
 			tally "FAIL $label: ${line#@@ test FAIL }"
+			vm_tests=$((vm_tests + 1))
+			;;
+		"@@ test skip "*)
+			# In the VM everything is installed: nothing may skip.
+			tally "FAIL $label: skipped: ${line#@@ test skip }"
 			vm_tests=$((vm_tests + 1))
 			;;
 		esac

@@ -21,32 +21,77 @@ fetch_busybox() {
 	[ -x "$BUSYBOX" ] || die "busybox-static:$darch has no bin/busybox"
 }
 
-# build_initramfs OUT MODE ARCH FILE...: pack busybox, the init, the module
-# and FILEs (installed into /bin) into the cpio archive OUT. The programs in
-# COMPAT_BINS (if any) go to /compat32: 32-bit builds that the aarch64 guest
-# runs again, to prove a 32-bit process and a 64-bit kernel agree.
+# Where the packages of meta-ipcon install things, and so where the guest
+# has them: the test VMs exercise the packaging, not only the code.
+EXAMPLES_DIR=/usr/libexec/ipcon/examples
+PTEST_DIR=/usr/lib/ipcon/ptest
+LAYER_FILES=$IPCON_ROOT/meta-ipcon/recipes-ipcon/ipcon/files
+
+# guest_path PROGRAM: where the ipcon packages install a guest program.
+guest_path() {
+	case $1 in
+	ipcon) echo /usr/bin/ipcon ;;
+	examples/*) echo "$EXAMPLES_DIR/${1#examples/}" ;;
+	ipcon-vmtests | ipcon-bench) echo "$PTEST_DIR/$1" ;;
+	*) die "guest_path: no packaged location for '$1'" ;;
+	esac
+}
+
+# install_ptest ROOT UNIT_TEST...: run-ptest as ipcon_*.bb installs it
+# (ptest.bbclass copies it, do_install_ptest fills in the examples'
+# directory), then what ptest-cargo.bbclass appends: each unit test binary
+# run in turn, PASS/FAIL per binary, exit with the overall status.
+install_ptest() {
+	local root=$1 t dest
+	shift
+	sed -e "s,@IPCON_EXAMPLES_DIR@,$EXAMPLES_DIR," "$LAYER_FILES/run-ptest" >"$root$PTEST_DIR/run-ptest"
+	chmod 755 "$root$PTEST_DIR/run-ptest"
+	# shellcheck disable=SC2016 # the guest script's own variables
+	{
+		printf '\necho ""\necho "## starting to run rust tests ##"\n'
+		echo 'if [ -z "$rc" ]; then rc=0; fi'
+		for t in "$@"; do
+			dest=$PTEST_DIR/$(basename "$t")
+			cp "$t" "$root$dest"
+			printf 'if ! %s \nthen\n    rc=1\n    echo "FAIL: %s"\nelse\n    echo "PASS: %s"\nfi\n' \
+				"$dest" "$dest" "$dest"
+		done
+		echo 'exit $rc'
+	} >>"$root$PTEST_DIR/run-ptest"
+}
+
+# build_initramfs OUT MODE ARCH: pack busybox, the init, the module and the
+# guest programs (GUEST_BINS, GUEST_NAMES; unit test binaries in
+# GUEST_UNIT_TESTS) into the cpio archive OUT, laid out as the packages
+# install them: the module from the modules_install staging root
+# (KMOD_ROOT), indexed by depmod and named in modules-load.d (what
+# KERNEL_MODULE_AUTOLOAD installs). The programs in COMPAT_BINS (if any) go
+# to /compat32: 32-bit builds that the aarch64 guest runs again, to prove a
+# 32-bit process and a 64-bit kernel agree.
 COMPAT_BINS=()
 build_initramfs() {
 	local out=$1 mode=$2 arch=$3
-	shift 3
-	local root
+	local root i
 	root=$(dirname "$out")/root
 	rm -rf "$root"
-	mkdir -p "$root"/{bin,dev,proc,sys,tmp,run,lib/modules,etc}
+	mkdir -p "$root"/{bin,dev,proc,sys,tmp,run,lib,etc/modules-load.d,usr/bin}
+	mkdir -p "$root$EXAMPLES_DIR" "$root$PTEST_DIR"
 	cp "$BUSYBOX" "$root/bin/busybox"
 	cp "$IPCON_ROOT/qemu/guest/init" "$root/init"
 	chmod 755 "$root/init"
 	cp "$IPCON_ROOT/qemu/guest/demo" "$root/bin/ipcon-demo"
-	cp "$KMOD" "$root/lib/modules/ipcon.ko"
+	cp -a "$KMOD_ROOT/lib/modules" "$root/lib/"
+	depmod -b "$root" "$KABI" || die "depmod for $KABI failed"
+	echo ipcon >"$root/etc/modules-load.d/ipcon.conf"
 	echo "$mode" >"$root/etc/ipcon-mode"
 	case $arch in
 	armv7) echo 32 ;;
 	*) echo 64 ;;
 	esac >"$root/etc/ipcon-word-bits"
-	local f
-	for f in "$@"; do
-		cp "$f" "$root/bin/"
+	for i in "${!GUEST_NAMES[@]}"; do
+		cp "${GUEST_BINS[$i]}" "$root$(guest_path "${GUEST_NAMES[$i]}")"
 	done
+	install_ptest "$root" "${GUEST_UNIT_TESTS[@]}"
 	if [ ${#COMPAT_BINS[@]} -gt 0 ]; then
 		mkdir -p "$root/compat32"
 		cp "${COMPAT_BINS[@]}" "$root/compat32/"

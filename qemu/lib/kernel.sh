@@ -112,22 +112,31 @@ fetch_kernel() {
 }
 
 # build_module ARCH OUTDIR: build ipcon.ko against $KHEADERS into a copy of
-# the module source in OUTDIR (the source tree stays clean); sets KMOD.
+# the module source in OUTDIR (the source tree stays clean), the way
+# module.bbclass does: through the module's Makefile with KERNEL_SRC, then
+# "make modules_install" with MODLIB into a staging root. Sets KMOD (the
+# built module) and KMOD_ROOT (the staging root: lib/modules/<kernel>/...).
 build_module() {
 	local arch=$1 out=$2 karch cross
 	karch=$(kernel_arch "$arch")
 	cross=$(cross_prefix "$arch")
 	ensure_cross_gcc "$arch"
-	rm -rf "$out" && mkdir -p "$out"
-	cp -a "$IPCON_ROOT/ipcon-kmod/." "$out/"
+	rm -rf "$out" && mkdir -p "$out/src"
+	cp -a "$IPCON_ROOT/ipcon-kmod/." "$out/src/"
 	log "building ipcon.ko for $KABI (W=1, sparse)"
-	run_quiet "$out/build.log" make -C "$KHEADERS" M="$out" ARCH="$karch" \
-		CROSS_COMPILE="$cross" W=1 C=2 modules
+	run_quiet "$out/build.log" make -C "$out/src" KERNEL_SRC="$KHEADERS" \
+		ARCH="$karch" CROSS_COMPILE="$cross" W=1 C=2
 	if grep -E 'warning:|error:' "$out/build.log" >&2; then
 		die "the module build has warnings (W=1 and sparse must be clean; log: $out/build.log)"
 	fi
-	KMOD=$out/ipcon.ko
+	KMOD=$out/src/ipcon.ko
 	local vermagic
 	vermagic=$(modinfo -F vermagic "$KMOD" | awk '{print $1}')
 	[ "$vermagic" = "$KABI" ] || die "ipcon.ko vermagic '$vermagic' does not match kernel $KABI"
+	KMOD_ROOT=$out/root
+	run_quiet "$out/install.log" make -C "$out/src" KERNEL_SRC="$KHEADERS" \
+		ARCH="$karch" CROSS_COMPILE="$cross" DEPMOD=echo \
+		MODLIB="$KMOD_ROOT/lib/modules/$KABI" modules_install
+	[ -n "$(find "$KMOD_ROOT/lib/modules/$KABI" -name 'ipcon.ko*')" ] ||
+		die "make modules_install put no ipcon.ko under $KMOD_ROOT/lib/modules/$KABI (log: $out/install.log)"
 }

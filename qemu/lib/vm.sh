@@ -87,7 +87,7 @@ check_vm() {
 		return 1
 	fi
 	if grep -q '^@@ insmod-failed' "$RESULTS_LOG"; then
-		echo "VM: insmod ipcon.ko failed; console tail:" >&2
+		echo "VM: loading ipcon (modprobe, from /etc/modules-load.d) failed; console tail:" >&2
 		tail -n 20 "$CONSOLE_LOG" >&2
 		ok=1
 	fi

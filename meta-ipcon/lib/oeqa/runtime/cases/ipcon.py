@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: MIT
+#
+# ipcon checks for "bitbake <image> -c testimage": the module is loaded at
+# boot, the ipcon tool talks to it, and the ipcon ptest passes.
+
+from oeqa.runtime.case import OERuntimeTestCase
+from oeqa.core.decorator.depends import OETestDepends
+from oeqa.runtime.decorator.package import OEHasPackage
+
+
+class IpconTest(OERuntimeTestCase):
+
+    def run_ok(self, cmd, timeout=None):
+        status, output = self.target.run(cmd, timeout)
+        self.assertEqual(status, 0, msg="'%s' failed (%d):\n%s" % (cmd, status, output))
+        return output
+
+    @OETestDepends(['ssh.SSHTest.test_ssh'])
+    @OEHasPackage(['kernel-module-ipcon'])
+    def test_ipcon_module_autoloaded(self):
+        # KERNEL_MODULE_AUTOLOAD: loaded at boot, not by a test.
+        self.run_ok('test -d /sys/module/ipcon')
+        self.run_ok('grep -qx ipcon /etc/modules-load.d/ipcon.conf')
+        self.run_ok('grep -qx live /sys/module/ipcon/initstate')
+
+    @OETestDepends(['ipcon.IpconTest.test_ipcon_module_autoloaded'])
+    @OEHasPackage(['ipcon'])
+    def test_ipcon_cli(self):
+        out = self.run_ok('ipcon --help')
+        self.assertIn('usage', out.lower())
+        # The tool resolves the family and lists (at least) nothing.
+        self.run_ok('ipcon list')
+        # Bad input is a named error with status 2, never a crash.
+        status, out = self.target.run('ipcon no-such-command')
+        self.assertEqual(status, 2, msg=out)
+
+    @OETestDepends(['ipcon.IpconTest.test_ipcon_module_autoloaded'])
+    @OEHasPackage(['ipcon-ptest'])
+    def test_ipcon_ptest(self):
+        out = self.run_ok('ptest-runner -t 600 ipcon', timeout=900)
+        passed = [l for l in out.splitlines() if l.startswith('PASS: ')]
+        failed = [l for l in out.splitlines() if l.startswith(('FAIL: ', 'ERROR: '))]
+        self.assertFalse(failed, msg=out)
+        self.assertGreater(len(passed), 50, msg=out)

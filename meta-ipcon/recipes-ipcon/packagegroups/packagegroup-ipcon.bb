@@ -1,0 +1,19 @@
+SUMMARY = "ipcon: the kernel module, the ipcon tool and the examples"
+DESCRIPTION = "Everything a device needs for ipcon IPC: the ipcon kernel \
+               module (loaded at boot), the ipcon command-line tool and the \
+               example programs. Add it to IMAGE_INSTALL."
+HOMEPAGE = "https://github.com/ipcon-rs/ipcon"
+BUGTRACKER = "https://github.com/ipcon-rs/ipcon/issues"
+SECTION = "base"
+
+# The kernel module is built for the machine's kernel, so this group is
+# machine-specific too (it must be set before the inherit).
+PACKAGE_ARCH = "${MACHINE_ARCH}"
+
+inherit packagegroup
+
+RDEPENDS:${PN} = "\
+    ipcon \
+    ipcon-examples \
+    kernel-module-ipcon \
+"

@@ -1,0 +1,37 @@
+SUMMARY = "ipcon kernel module: packet IPC over Generic Netlink"
+DESCRIPTION = "The ipcon broker: registers the Generic Netlink family IPCON \
+               with system-wide service names, named multicast groups, \
+               unicast and multicast relayed by the kernel with the sender \
+               stamped by the kernel, and events when peers, services and \
+               groups come and go."
+HOMEPAGE = "https://github.com/ipcon-rs/ipcon"
+BUGTRACKER = "https://github.com/ipcon-rs/ipcon/issues"
+SECTION = "kernel/modules"
+LICENSE = "GPL-2.0-only"
+LIC_FILES_CHKSUM = "file://COPYING;md5=b234ee4d69f5fce4486a80fdaf4a4263"
+CVE_PRODUCT = "ipcon"
+
+require conf/include/ipcon-src.inc
+
+PV .= "${IPCON_PV_SUFFIX}"
+
+# The ipcon checkout this layer sits in (see ipcon-src.inc): a recipe, not a
+# bbappend, takes files from outside its layer directory here on purpose.
+# nooelint: oelint.vars.fileextrapaths,oelint.vars.outofcontext
+FILESEXTRAPATHS:prepend := "${THISDIR}/../../..:"
+IPCON_LOCAL_SRC_URI = "file://ipcon-kmod;subdir=ipcon-src"
+SRC_URI = "${IPCON_SRC_URI}"
+
+S = "${UNPACKDIR}/ipcon-src/ipcon-kmod"
+
+inherit module
+
+# The inherit of module.bbclass will automatically name module packages with
+# "kernel-module-" prefix as required by the oe-core build environment.
+RPROVIDES:${PN} += "kernel-module-ipcon"
+
+# Loaded at boot (/etc/modules-load.d/ipcon.conf). Module options go in
+# /etc/modprobe.d/ipcon.conf when module_conf_ipcon is set, for example
+# module_conf_ipcon = "options ipcon dyndbg=+p" in local.conf.
+KERNEL_MODULE_AUTOLOAD += "ipcon"
+KERNEL_MODULE_PROBECONF += "ipcon"

@@ -1,0 +1,218 @@
+# SPDX-License-Identifier: MIT OR Apache-2.0
+# shellcheck shell=bash
+# Host checks of meta-ipcon, the Yocto layer, without bitbake (which no
+# package registry carries) and without network for the build: the lint
+# Yocto layer users run, the crates file against Cargo.lock, the toolchain
+# check with good and bad toolchains, the crate built the way cargo.bbclass
+# builds it, the kas and bitbake-setup files against their schemas. The
+# module is built and installed the module.bbclass way for every VM
+# (build_module), and every VM runs the suite through the layer's run-ptest.
+
+LAYER=meta-ipcon
+OELINT_VERSION=9.11.2
+KAS_VERSION=5.5
+LAYER_VENV=$IPCON_CACHE/layer-venv-oelint$OELINT_VERSION-kas$KAS_VERSION
+
+# ensure_layer_tools: oelint-adv and kas (for its config schema) from PyPI,
+# in a venv of Debian's python3.
+ensure_layer_tools() {
+	apt_install python3 python3-venv
+	[ -x "$LAYER_VENV/bin/oelint-adv" ] && return 0
+	log "installing oelint-adv $OELINT_VERSION and kas $KAS_VERSION (PyPI) into $LAYER_VENV"
+	rm -rf "$LAYER_VENV"
+	run_quiet "$IPCON_CACHE/layer-venv.log" /usr/bin/python3 -m venv "$LAYER_VENV"
+	run_quiet "$IPCON_CACHE/layer-venv.log" "$LAYER_VENV/bin/pip" install --quiet \
+		"oelint-adv==$OELINT_VERSION" "kas==$KAS_VERSION"
+}
+
+run_layer_checks() {
+	ensure_layer_tools
+	host_check "meta-ipcon: oelint-adv $OELINT_VERSION (wrynose, whinlatter)" layer_oelint
+	host_check "meta-ipcon: ipcon-crates.inc matches Cargo.lock" \
+		/usr/bin/python3 "$LAYER/scripts/ipcon-crates-inc" --check
+	host_check "meta-ipcon: a stale ipcon-crates.inc fails, naming the fix" layer_stale_crates
+	host_check "meta-ipcon: ipcon-check-toolchain (good; old cargo, old rustc, new Cargo.lock fail)" \
+		layer_toolchain_check
+	host_check "ipcon-kmod: a missing KERNEL_SRC fails, naming the fix" layer_missing_kernel_src
+	host_check "meta-ipcon: kas, bitbake-setup, oeqa and layer files" layer_files_check
+	msrv_prepare aarch64
+	host_check "meta-ipcon: ipcon built as cargo.bbclass does (aarch64, --frozen, crates of the .inc only)" \
+		layer_cargo_build aarch64
+}
+
+# layer_oelint: every recipe file, as the layer's README says, against both
+# releases the layer supports.
+layer_oelint() {
+	local files release
+	mapfile -t files < <(cd "$LAYER" && find . -name '*.bb' -o -name '*.bbappend' -o -name '*.inc' -o -name '*.bbclass' | sort)
+	[ ${#files[@]} -ge 5 ] || die "oelint: only ${#files[@]} recipe files found in $LAYER"
+	for release in wrynose whinlatter; do
+		echo "== oelint-adv --release $release: ${files[*]}"
+		(cd "$LAYER" && "$LAYER_VENV/bin/oelint-adv" --quiet --release "$release" --mode all \
+			--relpaths "${files[@]}")
+	done
+}
+
+# expect_failure NEEDLE CMD...: CMD must fail and say NEEDLE.
+expect_failure() {
+	local needle=$1 out rc=0
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	echo "\$ $* -> exit $rc"
+	echo "$out"
+	[ "$rc" != 0 ] || die "expected a failure, got exit 0"
+	case $out in
+	*"$needle"*) ;;
+	*) die "the failure does not say '$needle'" ;;
+	esac
+}
+
+layer_stale_crates() {
+	local tmp
+	tmp=$(mktemp -d)
+	sed 's/^version = "0.2.191"$/version = "0.2.190"/' Cargo.lock >"$tmp/Cargo.lock"
+	cmp -s Cargo.lock "$tmp/Cargo.lock" && die "the test edit of Cargo.lock changed nothing"
+	expect_failure "Fix: run meta-ipcon/scripts/ipcon-crates-inc" \
+		/usr/bin/python3 "$LAYER/scripts/ipcon-crates-inc" --check --lock "$tmp/Cargo.lock"
+	rm -rf "$tmp"
+}
+
+# fake_rust DIR VERSION: cargo and rustc in DIR that say they are VERSION.
+fake_rust() {
+	local t
+	mkdir -p "$1"
+	for t in cargo rustc; do
+		printf '#!/bin/sh\necho "%s %s (fake)"\n' "$t" "$2" >"$1/$t"
+		chmod 755 "$1/$t"
+	done
+}
+
+layer_toolchain_check() {
+	local tmp check=$LAYER/recipes-ipcon/ipcon/files/ipcon-check-toolchain
+	tmp=$(mktemp -d)
+	# Debian's Rust at the crate's MSRV: accepted.
+	mkdir -p "$tmp/msrv"
+	ln -s /usr/bin/cargo "$tmp/msrv/cargo"
+	ln -s /usr/bin/rustc "$tmp/msrv/rustc"
+	PATH=$tmp/msrv:$PATH sh "$check" Cargo.lock Cargo.toml
+	# scarthgap's Rust: cannot read a version 4 Cargo.lock.
+	fake_rust "$tmp/1.75" 1.75.0
+	expect_failure "meta-lts-mixins" env PATH="$tmp/1.75:$PATH" sh "$check" Cargo.lock Cargo.toml
+	# Reads the lock file, but is older than rust-version.
+	fake_rust "$tmp/1.84" 1.84.1
+	expect_failure "needs Rust >= $(msrv)" env PATH="$tmp/1.84:$PATH" sh "$check" Cargo.lock Cargo.toml
+	# A lock file format from the future.
+	sed 's/^version = 4$/version = 5/' Cargo.lock >"$tmp/Cargo.lock"
+	expect_failure "format version 5" env PATH="$tmp/msrv:$PATH" sh "$check" "$tmp/Cargo.lock" Cargo.toml
+	rm -rf "$tmp"
+}
+
+layer_missing_kernel_src() {
+	expect_failure "Fix: install the headers" make -C ipcon-kmod KERNEL_SRC=/nonexistent/kernel
+}
+
+layer_files_check() {
+	# What yocto-check-layer asks of the README, and its SECURITY file.
+	grep -qi 'maintainer' "$LAYER/README.md" || die "README.md names no maintainer"
+	grep -qi 'patch' "$LAYER/README.md" || die "README.md does not say where patches go"
+	grep -qE '[[:alnum:]._-]+@[[:alnum:].-]+' "$LAYER/README.md" || die "README.md has no e-mail address"
+	[ -f "$LAYER/SECURITY.md" ] || die "no SECURITY.md"
+	/usr/bin/python3 -m py_compile "$LAYER/lib/oeqa/runtime/cases/ipcon.py"
+	/usr/bin/python3 -m py_compile "$LAYER/scripts/ipcon-crates-inc"
+	"$LAYER_VENV/bin/python" - "$LAYER" <<'EOF'
+import glob
+import json
+import os
+import sys
+
+import jsonschema
+import yaml
+from kas.configschema import CONFIGSCHEMA
+
+layer = sys.argv[1]
+root = os.path.dirname(os.path.abspath(layer))
+for path in sorted(glob.glob(os.path.join(layer, "kas", "*.yml"))):
+    conf = yaml.safe_load(open(path))
+    jsonschema.validate(conf, CONFIGSCHEMA)
+    for inc in conf.get("header", {}).get("includes", []):
+        assert os.path.exists(os.path.join(root, inc)), f"{path}: no include {inc}"
+    for repo in conf.get("repos", {}).values():
+        for name in (repo or {}).get("layers", {}) if not (repo or {}).get("url") else []:
+            assert os.path.exists(os.path.join(root, name, "conf", "layer.conf")), f"{path}: {name}"
+    print("kas ok:", path)
+for path in sorted(glob.glob(os.path.join(layer, "bitbake-setup", "*.conf.json"))):
+    conf = json.load(open(path))
+    for key in ("description", "sources", "bitbake-setup", "version"):
+        assert key in conf, f"{path}: no {key}"
+    assert "bitbake" in conf["sources"], f"{path}: bitbake is not among the sources"
+    for c in conf["bitbake-setup"]["configurations"]:
+        for bl in c["bb-layers"]:
+            src = bl.split("/")[0]
+            assert src in conf["sources"], f"{path}: layer {bl} of no source"
+            if src == "ipcon":
+                assert os.path.exists(os.path.join(root, bl.split("/", 1)[1], "conf", "layer.conf"))
+    print("bitbake-setup ok:", path)
+EOF
+}
+
+# layer_cargo_build ARCH: the ipcon recipe's build, outside bitbake: the
+# files of IPCON_LOCAL_SRC_URI copied as the fetcher unpacks them, the
+# crates of ipcon-crates.inc vendored as the crate fetcher does, the
+# CARGO_HOME config cargo_common.bbclass writes, the toolchain check, then
+# do_compile's and ptest-cargo's cargo commands (--frozen) with the MSRV
+# cargo, and do_install's files checked.
+layer_cargo_build() {
+	local arch=$1 triple var w src recipe
+	triple=$(rust_target "$arch")
+	var=$(echo "$triple" | tr 'a-z-' 'A-Z_')
+	recipe=$LAYER/recipes-ipcon/ipcon/ipcon_0.1.0.bb
+	w=$IPCON_ROOT/target/bitbake-$arch
+	src=$w/sources/ipcon-src
+	rm -rf "$w"
+	mkdir -p "$src" "$w/cargo_home/bitbake" "$w/build"
+	local f files
+	files=$(sed -n 's,.*file://\([^;]*\);subdir=ipcon-src.*,\1,p' "$recipe")
+	[ -n "$files" ] || die "no IPCON_LOCAL_SRC_URI entries in $recipe"
+	for f in $files; do
+		mkdir -p "$src/$(dirname "$f")"
+		cp -a "$f" "$src/$(dirname "$f")/"
+	done
+	/usr/bin/python3 qemu/lib/vendor_crates.py "$LAYER/recipes-ipcon/ipcon/ipcon-crates.inc" \
+		"$IPCON_CACHE/crates" "$w/cargo_home/bitbake"
+	cat >"$w/cargo_home/config.toml" <<EOF
+[source.bitbake]
+directory = "$w/cargo_home/bitbake"
+
+[source.crates-io]
+replace-with = "bitbake"
+local-registry = "/nonexistent"
+
+[target.$triple]
+linker = "$(cross_prefix "$arch")gcc"
+
+[build]
+target-dir = "$w/build/target"
+EOF
+	local env=(CARGO_HOME="$w/cargo_home" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
+		"CARGO_TARGET_${var}_RUSTFLAGS=--sysroot=$RUST_SYSROOT" PATH="/usr/bin:$PATH")
+	env "${env[@]}" sh "$LAYER/recipes-ipcon/ipcon/files/ipcon-check-toolchain" \
+		"$src/Cargo.lock" "$src/Cargo.toml"
+	local flags=(-v --frozen --target "$triple" --release "--manifest-path=$src/Cargo.toml")
+	(cd "$w/build" && env "${env[@]}" /usr/bin/cargo build "${flags[@]}" --bins --examples)
+	local out=$w/build/target/$triple/release p
+	for p in ipcon ipcon-vmtests ipcon-bench examples/{rpc_server,rpc_client,pubsub,watch_peers,poll_loop,fixed_buffers}; do
+		[ -x "$out/$p" ] || die "do_install would not find $out/$p"
+	done
+	(cd "$w/build" && env "${env[@]}" /usr/bin/cargo build --tests --message-format json "${flags[@]}") \
+		>"$w/ptest-build.json"
+	local tests
+	tests=$(ptest_cargo_tests "$w/ptest-build.json")
+	echo "ptest-cargo would install:"
+	echo "$tests"
+	[ -n "$tests" ] || die "ptest-cargo would find no test binary"
+	case $'\n'"$tests"$'\n' in
+	*"/release/ipcon"$'\n'* | *"/release/ipcon-vmtests"$'\n'*)
+		die "ptest-cargo would take a program for a test binary"
+		;;
+	esac
+}
