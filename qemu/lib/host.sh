@@ -148,6 +148,15 @@ report_host() {
 	done
 }
 
+# list_suite_tests: the names of the integration suite's tests (a host
+# build of the suite lists them), into EXPECTED_TESTS: every VM run must
+# report each of them, so a run-ptest that stopped early cannot pass.
+EXPECTED_TESTS=()
+list_suite_tests() {
+	mapfile -t EXPECTED_TESTS < <(cd "$IPCON_ROOT" && cargo run -q --locked -p ipcon-vmtests --bin ipcon-vmtests -- --list)
+	[ ${#EXPECTED_TESTS[@]} -gt 50 ] || die "the suite lists only ${#EXPECTED_TESTS[@]} tests"
+}
+
 # report_vm LABEL VM_OK: one line per test of this VM run.
 report_vm() {
 	local label=$1 vm_ok=$2 line vm_tests=0
@@ -172,6 +181,15 @@ report_vm() {
 	done <"$RESULTS_LOG"
 	if [ "$vm_tests" = 0 ]; then
 		tally "FAIL $label: no test reported from the guest"
+	fi
+	local missing
+	missing=$(awk 'FNR == NR { want[$0] = 1; next }
+		{ sub(/\r$/, "") }
+		/^@@ test (ok|FAIL|skip) / { n = $4; sub(/:$/, "", n); seen[n] = 1 }
+		END { for (w in want) if (!(w in seen)) print w }' \
+		<(printf '%s\n' "${EXPECTED_TESTS[@]}") "$RESULTS_LOG" | sort)
+	if [ -n "$missing" ]; then
+		tally "FAIL $label: $(echo "$missing" | wc -l) suite tests never reported, first ${missing%%$'\n'*}"
 	fi
 	if [ "$vm_ok" = 1 ]; then
 		tally "ok $label: guest exit status 0, kernel log clean"
