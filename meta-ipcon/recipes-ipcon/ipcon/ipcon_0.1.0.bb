@@ -34,7 +34,7 @@ SRC_URI += "${IPCON_SRC_URI} \
             file://ipcon-check-toolchain \
             "
 
-S = "${UNPACKDIR}/ipcon-src"
+S = "${IPCON_UNPACKDIR}/ipcon-src"
 
 inherit cargo cargo-update-recipe-crates ptest-cargo
 
@@ -44,7 +44,7 @@ IPCON_EXAMPLES_DIR = "${libexecdir}/${BPN}/examples"
 # A Rust or a Cargo.lock this build cannot handle fails here, naming the fix,
 # instead of deep inside cargo.
 do_configure:prepend() {
-    sh ${UNPACKDIR}/ipcon-check-toolchain ${CARGO_LOCK_PATH} ${CARGO_MANIFEST_PATH}
+    sh ${IPCON_UNPACKDIR}/ipcon-check-toolchain ${CARGO_LOCK_PATH} ${CARGO_MANIFEST_PATH}
 }
 
 # The workspace's programs: the tool, the integration suite and the

@@ -22,7 +22,7 @@ FILESEXTRAPATHS:prepend := "${THISDIR}/../../..:"
 IPCON_LOCAL_SRC_URI = "file://ipcon-kmod;subdir=ipcon-src"
 SRC_URI = "${IPCON_SRC_URI}"
 
-S = "${UNPACKDIR}/ipcon-src/ipcon-kmod"
+S = "${IPCON_UNPACKDIR}/ipcon-src/ipcon-kmod"
 
 inherit module
 
