@@ -3,6 +3,10 @@
  * Events: subscriptions and fan-out of IPCON_CMD_EVENT, with a lost counter
  * per subscriber reported by IPCON_CMD_LOST (without IPCON_A_NAME).
  *
+ * Events carry the port, id, uid and gid of the peer they are about (the
+ * peer that is gone, or the owner of the name), so a subscriber can check
+ * who owns a name before it trusts it.
+ *
  * Locking: subscriptions are added and removed under ipcon_net.lock and
  * ipcon_net.events_lock (taken in that order, after any group lock);
  * ipcon_net.events_lock alone protects iterating the subscribers and their
@@ -50,22 +54,33 @@ void ipcon_event_net_exit(struct ipcon_net *ns)
  * ipcon_event_sub - subscribe a peer to events
  * @ns: the namespace state
  * @peer: the peer
+ * @extack: for the error message
  *
  * Must be called under @ns->lock.
  *
- * Return: 0, -EALREADY or -ENOMEM.
+ * Return: 0, -EALREADY, -EDQUOT or -ENOMEM.
  */
-int ipcon_event_sub(struct ipcon_net *ns, struct ipcon_peer *peer)
+int ipcon_event_sub(struct ipcon_net *ns, struct ipcon_peer *peer,
+		    struct netlink_ext_ack *extack)
 {
 	struct ipcon_sub *sub;
+	int err;
 
 	lockdep_assert_held(&ns->lock);
-	if (peer->sub)
+	if (peer->sub) {
+		NL_SET_ERR_MSG_MOD(extack, "already subscribed");
 		return -EALREADY;
+	}
+	err = ipcon_user_charge(ns, peer, IPCON_LIM_SUBSCRIPTIONS, extack);
+	if (err)
+		return err;
 	sub = kzalloc(sizeof(*sub), GFP_KERNEL_ACCOUNT);
-	if (!sub)
+	if (!sub) {
+		ipcon_user_uncharge(ns, peer, IPCON_LIM_SUBSCRIPTIONS);
 		return -ENOMEM;
+	}
 	sub->port = peer->port;
+	sub->peer = peer;
 
 	mutex_lock(&ns->events_lock);
 	list_add_tail(&sub->node, &ns->subscribers);
@@ -96,13 +111,15 @@ int ipcon_event_unsub(struct ipcon_net *ns, struct ipcon_peer *peer)
 	mutex_unlock(&ns->events_lock);
 	peer->sub = NULL;
 	kfree(sub);
+	ipcon_user_uncharge(ns, peer, IPCON_LIM_SUBSCRIPTIONS);
 	return 0;
 }
 
-static struct sk_buff *ipcon_event_build(u32 event, u32 port,
+static struct sk_buff *ipcon_event_build(u32 event,
+					 const struct ipcon_peer *peer,
 					 const char *name)
 {
-	size_t len = 2 * nla_total_size(sizeof(u32));
+	size_t len = nla_total_size(sizeof(u32)) + ipcon_msg_owner_size();
 	struct sk_buff *skb;
 	void *hdr;
 
@@ -113,7 +130,7 @@ static struct sk_buff *ipcon_event_build(u32 event, u32 port,
 		return NULL;
 	hdr = genlmsg_put(skb, 0, 0, &ipcon_genl_family, 0, IPCON_CMD_EVENT);
 	if (!hdr || nla_put_u32(skb, IPCON_A_EVENT, event) ||
-	    nla_put_u32(skb, IPCON_A_PORT, port) ||
+	    ipcon_msg_put_owner(skb, peer) ||
 	    (name && nla_put_string(skb, IPCON_A_NAME, name))) {
 		nlmsg_free(skb);
 		return NULL;
@@ -126,14 +143,15 @@ static struct sk_buff *ipcon_event_build(u32 event, u32 port,
  * ipcon_event_emit - send an event to every subscriber
  * @ns: the namespace state
  * @event: IPCON_EV_*
- * @port: IPCON_A_PORT of the event
+ * @peer: the peer the event is about (the owner of @name)
  * @name: IPCON_A_NAME of the event, or NULL
  *
  * Must be called under @ns->lock. If the event cannot be built, every
- * subscriber counts it as lost.
+ * subscriber counts it as lost. Subscribers whose socket is being closed
+ * are skipped.
  */
-void ipcon_event_emit(struct ipcon_net *ns, u32 event, u32 port,
-		      const char *name)
+void ipcon_event_emit(struct ipcon_net *ns, u32 event,
+		      const struct ipcon_peer *peer, const char *name)
 {
 	struct ipcon_sub *sub;
 	struct sk_buff *skb;
@@ -143,13 +161,15 @@ void ipcon_event_emit(struct ipcon_net *ns, u32 event, u32 port,
 	if (list_empty(&ns->subscribers))
 		return;
 
-	skb = ipcon_event_build(event, port, name);
+	skb = ipcon_event_build(event, peer, name);
 
 	mutex_lock(&ns->events_lock);
 	list_for_each_entry(sub, &ns->subscribers, node) {
+		if (ipcon_peer_closing(sub->peer))
+			continue;
 		if (skb)
-			ipcon_msg_deliver(ns->net, sub->port, skb, &sub->lost,
-					  NULL);
+			ipcon_msg_deliver(ns->net, sub->port, skb, 0, 0,
+					  &sub->lost, NULL);
 		else if (sub->lost < U32_MAX)
 			sub->lost++;
 	}

@@ -3,6 +3,13 @@
  * Groups: named multicast groups, membership, publish fan-out and the
  * retained last message.
  *
+ * Registering (IPCON_ACT_OWN) and joining (IPCON_ACT_JOIN) are checked
+ * against the policy and counted against the user's limits; the memory a
+ * retained message holds is charged to the owner's user (the limit) and,
+ * as it is allocated by the publishing task with __GFP_ACCOUNT, to its
+ * memory cgroup. Each member sees the sender's pid as its own pid
+ * namespace numbers it.
+ *
  * Locking: groups are registered, removed, joined and left under
  * ipcon_net.lock. Each group also has its own mutex, taken after
  * ipcon_net.lock, protecting its member list, the members' lost counters,
@@ -17,6 +24,8 @@
  */
 
 #include <linux/kref.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
@@ -38,7 +47,8 @@ static struct ipcon_group *ipcon_group_find(struct ipcon_net *ns,
 	struct ipcon_group *grp;
 
 	lockdep_assert_held(&ns->lock);
-	hash_for_each_possible(ns->groups, grp, node, ipcon_name_hash(name))
+	hash_for_each_possible(ns->groups, grp, node,
+			       ipcon_name_hash(ns, name))
 		if (!strcmp(grp->name, name))
 			return grp;
 	return NULL;
@@ -50,7 +60,7 @@ static struct ipcon_group *ipcon_group_find_rcu(struct ipcon_net *ns,
 	struct ipcon_group *grp;
 
 	hash_for_each_possible_rcu(ns->groups, grp, node,
-				   ipcon_name_hash(name))
+				   ipcon_name_hash(ns, name))
 		if (!strcmp(grp->name, name))
 			return grp;
 	return NULL;
@@ -67,15 +77,51 @@ static struct ipcon_group *ipcon_group_find_err(struct ipcon_net *ns,
 	return grp;
 }
 
-static struct ipcon_member *ipcon_member_find(struct ipcon_peer *peer,
+static u32 ipcon_member_hash(const struct ipcon_net *ns,
+			     const struct ipcon_group *grp,
+			     const struct ipcon_peer *peer)
+{
+	return jhash_2words((u32)(uintptr_t)grp, (u32)(uintptr_t)peer,
+			    ns->hash_seed);
+}
+
+static struct ipcon_member *ipcon_member_find(struct ipcon_net *ns,
+					      struct ipcon_peer *peer,
 					      struct ipcon_group *grp)
 {
 	struct ipcon_member *m;
 
-	list_for_each_entry(m, &peer->memberships, peer_node)
-		if (m->group == grp)
+	lockdep_assert_held(&ns->lock);
+	hash_for_each_possible(ns->members, m, hnode,
+			       ipcon_member_hash(ns, grp, peer))
+		if (m->group == grp && m->peer == peer)
 			return m;
 	return NULL;
+}
+
+/* Frees a membership; under ns->lock and, if the group is live, its lock */
+static void ipcon_member_free(struct ipcon_net *ns, struct ipcon_member *m)
+{
+	hash_del(&m->hnode);
+	list_del(&m->peer_node);
+	ipcon_user_uncharge(ns, m->peer, IPCON_LIM_MEMBERSHIPS);
+	kfree(m);
+}
+
+/* Drops the retained message and its charge; under the group's lock */
+static void ipcon_group_drop_retained(struct ipcon_group *grp,
+				      struct sk_buff **retained,
+				      struct pid **pid)
+{
+	lockdep_assert_held(&grp->lock);
+	if (grp->retained_size)
+		ipcon_user_charge_retained(grp->owner->user,
+					   -grp->retained_size, NULL);
+	grp->retained_size = 0;
+	*retained = grp->retained;
+	grp->retained = NULL;
+	*pid = grp->retained_pid;
+	grp->retained_pid = NULL;
 }
 
 /**
@@ -88,21 +134,30 @@ static struct ipcon_member *ipcon_member_find(struct ipcon_peer *peer,
  *
  * Must be called under @ns->lock. Emits IPCON_EV_GRP_ADDED.
  *
- * Return: 0, -EEXIST or -ENOMEM.
+ * Return: 0, -EEXIST, -EACCES (policy), -EDQUOT (limit) or -ENOMEM.
  */
 int ipcon_group_add(struct ipcon_net *ns, struct ipcon_peer *peer,
 		    const char *name, u32 flags, struct netlink_ext_ack *extack)
 {
 	struct ipcon_group *grp;
+	int err;
 
 	if (ipcon_group_find(ns, name)) {
 		NL_SET_ERR_MSG_MOD(extack, "group name already registered");
 		return -EEXIST;
 	}
+	err = ipcon_policy_check(ns, IPCON_ACT_OWN, name, peer, extack);
+	if (err)
+		return err;
+	err = ipcon_user_charge(ns, peer, IPCON_LIM_GROUPS, extack);
+	if (err)
+		return err;
 
 	grp = kzalloc(sizeof(*grp), GFP_KERNEL_ACCOUNT);
-	if (!grp)
+	if (!grp) {
+		ipcon_user_uncharge(ns, peer, IPCON_LIM_GROUPS);
 		return -ENOMEM;
+	}
 	strscpy(grp->name, name, sizeof(grp->name));
 	grp->owner = peer;
 	grp->port = peer->port;
@@ -110,11 +165,11 @@ int ipcon_group_add(struct ipcon_net *ns, struct ipcon_peer *peer,
 	kref_init(&grp->ref);
 	mutex_init(&grp->lock);
 	INIT_LIST_HEAD(&grp->members);
-	hash_add_rcu(ns->groups, &grp->node, ipcon_name_hash(grp->name));
+	hash_add_rcu(ns->groups, &grp->node, ipcon_name_hash(ns, grp->name));
 	list_add_tail(&grp->peer_node, &peer->groups);
 	ipcon_gen_bump(&ns->grp_gen);
 
-	ipcon_event_emit(ns, IPCON_EV_GRP_ADDED, grp->port, grp->name);
+	ipcon_event_emit(ns, IPCON_EV_GRP_ADDED, peer, grp->name);
 	return 0;
 }
 
@@ -133,6 +188,7 @@ void ipcon_group_remove(struct ipcon_net *ns, struct ipcon_group *grp,
 {
 	struct ipcon_member *m, *tmp;
 	struct sk_buff *retained;
+	struct pid *pid;
 
 	lockdep_assert_held(&ns->lock);
 
@@ -143,19 +199,19 @@ void ipcon_group_remove(struct ipcon_net *ns, struct ipcon_group *grp,
 	grp->dead = true;
 	list_for_each_entry_safe(m, tmp, &grp->members, grp_node) {
 		list_del(&m->grp_node);
-		list_del(&m->peer_node);
-		kfree(m);
+		ipcon_member_free(ns, m);
 	}
 	grp->nmembers = 0;
-	retained = grp->retained;
-	grp->retained = NULL;
+	ipcon_group_drop_retained(grp, &retained, &pid);
 	mutex_unlock(&grp->lock);
 
 	consume_skb(retained);
+	put_pid(pid);
 	ipcon_gen_bump(&ns->grp_gen);
 	if (notify)
-		ipcon_event_emit(ns, IPCON_EV_GRP_REMOVED, grp->port,
+		ipcon_event_emit(ns, IPCON_EV_GRP_REMOVED, grp->owner,
 				 grp->name);
+	ipcon_user_uncharge(ns, grp->owner, IPCON_LIM_GROUPS);
 	kref_put(&grp->ref, ipcon_group_release);
 }
 
@@ -195,6 +251,7 @@ static void ipcon_group_replay(struct ipcon_net *ns, struct ipcon_group *grp,
 {
 	struct sk_buff *skb;
 	struct nlattr *nla;
+	u32 pid;
 
 	lockdep_assert_held(&grp->lock);
 
@@ -208,7 +265,9 @@ static void ipcon_group_replay(struct ipcon_net *ns, struct ipcon_group *grp,
 	nla = nlmsg_find_attr(nlmsg_hdr(skb), GENL_HDRLEN, IPCON_A_FLAGS);
 	if (nla)
 		*(u32 *)nla_data(nla) = IPCON_MSG_F_RETAINED;
-	ipcon_msg_deliver(ns->net, m->port, skb, &m->lost, grp->name);
+	pid = pid_nr_ns(grp->retained_pid, m->pidns);
+	ipcon_msg_deliver(ns->net, m->port, skb, grp->retained_pidnr, pid,
+			  &m->lost, grp->name);
 	consume_skb(skb);
 }
 
@@ -223,7 +282,8 @@ static void ipcon_group_replay(struct ipcon_net *ns, struct ipcon_group *grp,
  * Must be called under @ns->lock. With IPCON_JOIN_F_LAST the retained
  * message, if any, is delivered right after the join is recorded.
  *
- * Return: 0, -ENOENT, -EALREADY or -ENOMEM.
+ * Return: 0, -ENOENT, -EALREADY, -EACCES (policy), -EDQUOT (limit) or
+ * -ENOMEM.
  */
 int ipcon_group_join(struct ipcon_net *ns, struct ipcon_peer *peer,
 		     const char *name, u32 flags,
@@ -231,24 +291,36 @@ int ipcon_group_join(struct ipcon_net *ns, struct ipcon_peer *peer,
 {
 	struct ipcon_group *grp = ipcon_group_find_err(ns, name, extack);
 	struct ipcon_member *m;
+	int err;
 
 	if (!grp)
 		return -ENOENT;
-	if (ipcon_member_find(peer, grp)) {
+	if (ipcon_member_find(ns, peer, grp)) {
 		NL_SET_ERR_MSG_MOD(extack, "already a member of the group");
 		return -EALREADY;
 	}
+	err = ipcon_policy_check(ns, IPCON_ACT_JOIN, name, peer, extack);
+	if (err)
+		return err;
+	err = ipcon_user_charge(ns, peer, IPCON_LIM_MEMBERSHIPS, extack);
+	if (err)
+		return err;
 
 	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
-	if (!m)
+	if (!m) {
+		ipcon_user_uncharge(ns, peer, IPCON_LIM_MEMBERSHIPS);
 		return -ENOMEM;
+	}
 	m->group = grp;
+	m->peer = peer;
+	m->pidns = ipcon_peer_pidns(peer);
 	m->port = peer->port;
 
 	mutex_lock(&grp->lock);
 	list_add_tail(&m->grp_node, &grp->members);
 	grp->nmembers++;
 	list_add_tail(&m->peer_node, &peer->memberships);
+	hash_add(ns->members, &m->hnode, ipcon_member_hash(ns, grp, peer));
 	if ((flags & IPCON_JOIN_F_LAST) && grp->retained)
 		ipcon_group_replay(ns, grp, m);
 	mutex_unlock(&grp->lock);
@@ -274,8 +346,7 @@ void ipcon_member_remove(struct ipcon_net *ns, struct ipcon_member *m)
 	list_del(&m->grp_node);
 	grp->nmembers--;
 	mutex_unlock(&grp->lock);
-	list_del(&m->peer_node);
-	kfree(m);
+	ipcon_member_free(ns, m);
 	ipcon_gen_bump(&ns->grp_gen);
 }
 
@@ -298,13 +369,44 @@ int ipcon_group_leave(struct ipcon_net *ns, struct ipcon_peer *peer,
 
 	if (!grp)
 		return -ENOENT;
-	m = ipcon_member_find(peer, grp);
+	m = ipcon_member_find(ns, peer, grp);
 	if (!m) {
 		NL_SET_ERR_MSG_MOD(extack, "not a member of the group");
 		return -ENOTCONN;
 	}
 	ipcon_member_remove(ns, m);
 	return 0;
+}
+
+/*
+ * Delivers @msg to every member (each sees the sender's pid in its own pid
+ * namespace) and keeps it as the retained message if the group retains.
+ * Called with the group's lock held and the group live. Returns the
+ * message the caller must free (the previous retained one, or @msg).
+ */
+static struct sk_buff *ipcon_group_fan_out(struct ipcon_net *ns,
+					   struct ipcon_group *grp,
+					   struct sk_buff *msg,
+					   struct pid **spid, u32 pidnr,
+					   long charge)
+{
+	struct ipcon_member *m;
+
+	lockdep_assert_held(&grp->lock);
+	list_for_each_entry(m, &grp->members, grp_node) {
+		if (ipcon_peer_closing(m->peer))
+			continue;
+		ipcon_msg_deliver(ns->net, m->port, msg, pidnr,
+				  pid_nr_ns(*spid, m->pidns), &m->lost,
+				  grp->name);
+	}
+	if (!(grp->flags & IPCON_GRP_F_RETAIN))
+		return msg;
+	grp->retained_size += charge;
+	grp->retained_pidnr = pidnr;
+	swap(grp->retained_pid, *spid);
+	swap(grp->retained, msg);
+	return msg;
 }
 
 /**
@@ -316,9 +418,12 @@ int ipcon_group_leave(struct ipcon_net *ns, struct ipcon_peer *peer,
  * @size: payload size from ipcon_msg_data_size()
  *
  * The caller must own the group. Called without @ns->lock. Succeeds even
- * if some members lost the message (they get IPCON_CMD_LOST later).
+ * if some members lost the message (they get IPCON_CMD_LOST later). A
+ * message a retaining group would keep beyond the owner's
+ * max_retained_bytes is refused before anyone gets it.
  *
- * Return: 0, -ENOENT, -EPERM, -ENOMEM, or an error from ipcon_peer_get().
+ * Return: 0, -ENOENT, -EPERM, -EDQUOT, -ENOMEM, or an error from
+ * ipcon_peer_get().
  */
 int ipcon_group_publish(struct ipcon_net *ns, const struct sk_buff *skb,
 			const struct genl_info *info, const char *name,
@@ -328,14 +433,14 @@ int ipcon_group_publish(struct ipcon_net *ns, const struct sk_buff *skb,
 	struct ipcon_stamp st = {};
 	struct ipcon_group *grp;
 	struct ipcon_peer *peer;
-	struct ipcon_member *m;
+	struct pid *spid;
 	struct sk_buff *msg;
+	long charge = 0;
 	int err;
 
 	err = ipcon_peer_ensure(ns, skb, info);
 	if (err)
 		return err;
-	ipcon_msg_stamp_creds(&st, ns->net);
 
 	rcu_read_lock();
 	peer = ipcon_peer_lookup_rcu(ns, skb, info);
@@ -356,11 +461,15 @@ int ipcon_group_publish(struct ipcon_net *ns, const struct sk_buff *skb,
 		NL_SET_ERR_MSG_MOD(extack, "group belongs to another peer");
 		return -EPERM;
 	}
-	st.port = peer->port;
+	ipcon_msg_stamp_sender_rcu(&st, peer);
 	ipcon_msg_stamp_name_rcu(&st, peer);
+	spid = get_pid(peer->pid);
 	rcu_read_unlock();
 
-	msg = ipcon_msg_build(IPCON_CMD_GRP_MSG, &st, grp->name, info, size);
+	/* a message the group keeps is charged to the publisher's memcg */
+	msg = ipcon_msg_build(IPCON_CMD_GRP_MSG, &st, grp->name, info, size,
+			      grp->flags & IPCON_GRP_F_RETAIN ?
+			      GFP_KERNEL_ACCOUNT : GFP_KERNEL);
 	if (IS_ERR(msg)) {
 		err = PTR_ERR(msg);
 		goto put;
@@ -374,13 +483,22 @@ int ipcon_group_publish(struct ipcon_net *ns, const struct sk_buff *skb,
 		err = -ENOENT;
 		goto put;
 	}
-	list_for_each_entry(m, &grp->members, grp_node)
-		ipcon_msg_deliver(ns->net, m->port, msg, &m->lost, grp->name);
-	if (grp->flags & IPCON_GRP_F_RETAIN)
-		swap(grp->retained, msg);
+	if (grp->flags & IPCON_GRP_F_RETAIN) {
+		/* the group is live, so its owner and the owner's user are */
+		charge = msg->truesize - grp->retained_size;
+		err = ipcon_user_charge_retained(grp->owner->user, charge,
+						 extack);
+		if (err) {
+			mutex_unlock(&grp->lock);
+			kfree_skb(msg);
+			goto put;
+		}
+	}
+	msg = ipcon_group_fan_out(ns, grp, msg, &spid, st.pid, charge);
 	mutex_unlock(&grp->lock);
 	consume_skb(msg);
 put:
+	put_pid(spid);
 	kref_put(&grp->ref, ipcon_group_release);
 	return err;
 
@@ -403,7 +521,7 @@ static int ipcon_group_fill(struct sk_buff *skb, struct netlink_callback *cb,
 		return -EMSGSIZE;
 	genl_dump_check_consistent(cb, hdr);
 	if (nla_put_string(skb, IPCON_A_NAME, grp->name) ||
-	    nla_put_u32(skb, IPCON_A_PORT, grp->port) ||
+	    ipcon_msg_put_owner(skb, grp->owner) ||
 	    nla_put_u32(skb, IPCON_A_COUNT, grp->nmembers) ||
 	    nla_put_u32(skb, IPCON_A_FLAGS, grp->flags)) {
 		genlmsg_cancel(skb, hdr);

@@ -11,6 +11,8 @@
  *            retained last message.
  *   member   one peer's membership of one group.
  *   sub      one peer's subscription to events.
+ *   user     per-uid counters for the limits (user.c).
+ *   policy   who may own, send to and join which names (policy.c).
  *
  * Locking (see also the comment at the top of each .c file):
  *
@@ -24,20 +26,31 @@
  *
  *   Order: ipcon_net.lock -> ipcon_group.lock -> ipcon_net.events_lock.
  *
+ *   The policy is an RCU pointer replaced under ipcon_net.lock; every
+ *   check runs under rcu_read_lock(). Per-user counters are changed under
+ *   ipcon_net.lock, except the retained bytes (atomic, changed under the
+ *   group's lock).
+ *
  *   Peers, services and groups are added to the hash tables with the _rcu
  *   helpers under ipcon_net.lock and freed after a grace period, so the hot
  *   paths (SEND, PUBLISH, RESOLVE) look them up under rcu_read_lock() only.
  *   Nothing that may sleep (GFP_KERNEL, mutexes, genlmsg_unicast) is done
- *   under rcu_read_lock().
+ *   under rcu_read_lock(). A peer's credentials, pid and socket reference
+ *   are released in its RCU callback, so RCU readers may use them.
+ *
+ *   Hash keys are seeded per namespace (ipcon_net.hash_seed): a user who
+ *   chooses names or binds chosen ports cannot aim them at one bucket.
  */
 #ifndef _IPCON_H
 #define _IPCON_H
 
+#include <linux/cred.h>
 #include <linux/hashtable.h>
 #include <linux/jhash.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/pid.h>
 #include <linux/rcupdate.h>
 #include <linux/string.h>
 #include <linux/types.h>
@@ -48,6 +61,8 @@
 
 #define IPCON_HASH_BITS	8
 
+struct ipcon_policy;
+
 /**
  * struct ipcon_net - ipcon state of one network namespace
  * @net: the namespace (not refcounted: this lives inside it)
@@ -56,8 +71,15 @@
  * @ctrls: paired peers by control port
  * @services: services by name
  * @groups: groups by name
+ * @ids: live peers by id
+ * @members: memberships by (group, peer)
+ * @users: per-user counters by uid
+ * @hash_seed: random seed of every hash key of this namespace
+ * @next_id: the id the next peer gets (ids are never reused)
  * @srv_gen: service table generation, for consistent dumps
  * @grp_gen: group table generation, for consistent dumps
+ * @policy: the policy in force, NULL for the initial allow-all
+ * @policy_gen: policy generation, for consistent dumps
  * @events_lock: protects @subscribers and their lost counters
  * @subscribers: list of struct ipcon_sub
  */
@@ -68,21 +90,62 @@ struct ipcon_net {
 	DECLARE_HASHTABLE(ctrls, IPCON_HASH_BITS);
 	DECLARE_HASHTABLE(services, IPCON_HASH_BITS);
 	DECLARE_HASHTABLE(groups, IPCON_HASH_BITS);
+	DECLARE_HASHTABLE(ids, IPCON_HASH_BITS);
+	DECLARE_HASHTABLE(members, IPCON_HASH_BITS);
+	DECLARE_HASHTABLE(users, IPCON_HASH_BITS);
+	u32 hash_seed;
+	u64 next_id;
 	unsigned int srv_gen;
 	unsigned int grp_gen;
+	struct ipcon_policy __rcu *policy;
+	unsigned int policy_gen;
 	struct mutex events_lock;	/* @subscribers and their counters */
 	struct list_head subscribers;
+};
+
+/* The per-user limits, indexes of ipcon_user.count */
+enum ipcon_limit {
+	IPCON_LIM_SERVICES,
+	IPCON_LIM_GROUPS,
+	IPCON_LIM_MEMBERSHIPS,
+	IPCON_LIM_SUBSCRIPTIONS,
+	IPCON_LIM_NUM
+};
+
+/**
+ * struct ipcon_user - what one user (uid) holds in a namespace
+ * @node: entry in ipcon_net.users
+ * @uid: the user
+ * @refs: peers of this user
+ * @count: objects held, per enum ipcon_limit
+ * @retained: bytes of kernel memory held by the user's retained messages
+ *
+ * Everything but @retained is used under ipcon_net.lock.
+ */
+struct ipcon_user {
+	struct hlist_node node;
+	kuid_t uid;
+	unsigned int refs;
+	unsigned int count[IPCON_LIM_NUM];
+	atomic_long_t retained;
 };
 
 /**
  * struct ipcon_peer - one client
  * @port_node: entry in ipcon_net.peers while @port_hashed
  * @ctrl_node: entry in ipcon_net.ctrls while @ctrl_hashed
+ * @id_node: entry in ipcon_net.ids until the peer dies
+ * @id: the peer's id, unique for the life of the namespace
  * @port: netlink port of the receive socket R, the peer's address
  * @ctrl_port: port of the paired control socket C, 0 if none
- * @sk: socket R, compared only (never dereferenced) to tell a reused port
- *	from the socket that created this peer
- * @ctrl_sk: socket C, likewise
+ * @sk: socket R, referenced: deliveries check it is not being closed, and
+ *	it tells a reused port from the socket that created this peer
+ * @ctrl_sk: socket C, compared only (never dereferenced)
+ * @cred: credentials R was opened with: the identity stamped on the
+ *	peer's messages and checked by the policy and the limits
+ * @uid: @cred's effective uid in the namespace's user namespace
+ * @gid: @cred's effective gid, likewise
+ * @pid: thread group of the process that created the peer
  * @token: pending pairing token, 0 if none
  * @port_hashed: still indexed by @port (socket R not yet released)
  * @ctrl_hashed: still indexed by @ctrl_port (socket C not yet released)
@@ -92,18 +155,26 @@ struct ipcon_net {
  * @groups: owned groups
  * @memberships: struct ipcon_member of the groups this peer joined
  * @sub: event subscription, or NULL
- * @rcu: for kfree_rcu()
+ * @user: the counters of @cred's user
+ * @rcu: for the RCU callback that frees the peer
  *
- * All fields are written under ipcon_net.lock. RCU readers may use @port,
- * @sk, @ctrl_sk, @dead (READ_ONCE) and @services.
+ * All fields are written under ipcon_net.lock. RCU readers may use @id,
+ * @port, @sk, @ctrl_sk, @cred, @uid, @gid, @pid, @dead (READ_ONCE) and
+ * @services.
  */
 struct ipcon_peer {
 	struct hlist_node port_node;
 	struct hlist_node ctrl_node;
+	struct hlist_node id_node;
+	u64 id;
 	u32 port;
 	u32 ctrl_port;
-	const struct sock *sk;
+	struct sock *sk;
 	const struct sock *ctrl_sk;
+	const struct cred *cred;
+	u32 uid;
+	u32 gid;
+	struct pid *pid;
 	u64 token;
 	bool port_hashed;
 	bool ctrl_hashed;
@@ -112,6 +183,7 @@ struct ipcon_peer {
 	struct list_head groups;
 	struct list_head memberships;
 	struct ipcon_sub *sub;
+	struct ipcon_user *user;
 	struct rcu_head rcu;
 };
 
@@ -146,6 +218,9 @@ struct ipcon_service {
  * @nmembers: length of @members (written under both locks)
  * @members: list of struct ipcon_member
  * @retained: last published IPCON_CMD_GRP_MSG if IPCON_GRP_F_RETAIN
+ * @retained_pid: its sender's process, to stamp each replay's pid
+ * @retained_pidnr: the pid stamped in @retained
+ * @retained_size: what @retained is charged to the owner's user
  * @rcu: for kfree_rcu()
  * @name: NUL-terminated name
  */
@@ -161,6 +236,9 @@ struct ipcon_group {
 	u32 nmembers;
 	struct list_head members;
 	struct sk_buff *retained;
+	struct pid *retained_pid;
+	u32 retained_pidnr;
+	long retained_size;
 	struct rcu_head rcu;
 	char name[IPCON_NAME_MAX + 1];
 };
@@ -169,7 +247,10 @@ struct ipcon_group {
  * struct ipcon_member - membership of a peer in a group
  * @grp_node: entry in ipcon_group.members
  * @peer_node: entry in ipcon_peer.memberships
+ * @hnode: entry in ipcon_net.members
  * @group: the group
+ * @peer: the member
+ * @pidns: the pid namespace the member sees pids in
  * @port: the member's port (its receive socket)
  * @lost: group messages dropped since the last delivery that got through
  *
@@ -179,7 +260,10 @@ struct ipcon_group {
 struct ipcon_member {
 	struct list_head grp_node;
 	struct list_head peer_node;
+	struct hlist_node hnode;
 	struct ipcon_group *group;
+	struct ipcon_peer *peer;
+	struct pid_namespace *pidns;
 	u32 port;
 	u32 lost;
 };
@@ -187,6 +271,7 @@ struct ipcon_member {
 /**
  * struct ipcon_sub - event subscription of a peer
  * @node: entry in ipcon_net.subscribers
+ * @peer: the subscriber
  * @port: the subscriber's port
  * @lost: events dropped since the last delivery that got through
  *
@@ -195,26 +280,43 @@ struct ipcon_member {
  */
 struct ipcon_sub {
 	struct list_head node;
+	struct ipcon_peer *peer;
 	u32 port;
 	u32 lost;
 };
 
 /**
  * struct ipcon_stamp - sender stamp of a message, copied out of RCU
+ * @id: the sending peer's id
  * @port: the sending peer's port
  * @uid: effective uid in the user namespace owning the network namespace
  * @gid: effective gid, likewise
- * @pid: thread group id in the sender's pid namespace
+ * @pid: thread group id as the receiver sees it (0: not visible to it)
  * @has_name: @name is valid
  * @name: the sender's service name
  */
 struct ipcon_stamp {
+	u64 id;
 	u32 port;
 	u32 uid;
 	u32 gid;
 	u32 pid;
 	bool has_name;
 	char name[IPCON_NAME_MAX + 1];
+};
+
+/**
+ * struct ipcon_dest - where a SEND goes: exactly one of the three
+ * @name: a service, or NULL
+ * @by_id: @id is the destination
+ * @id: a peer id
+ * @port: a peer port (if neither @name nor @by_id)
+ */
+struct ipcon_dest {
+	const char *name;
+	bool by_id;
+	u64 id;
+	u32 port;
 };
 
 extern struct genl_family ipcon_genl_family;
@@ -225,9 +327,21 @@ static inline struct ipcon_net *ipcon_net(const struct net *net)
 	return net_generic(net, ipcon_net_id);
 }
 
-static inline u32 ipcon_name_hash(const char *name)
+static inline u32 ipcon_name_hash(const struct ipcon_net *ns,
+				  const char *name)
 {
-	return jhash(name, strlen(name), 0);
+	return jhash(name, strlen(name), ns->hash_seed);
+}
+
+static inline u32 ipcon_port_hash(const struct ipcon_net *ns, u32 port)
+{
+	return jhash_1word(port, ns->hash_seed);
+}
+
+/* The pid namespace a peer's receivers see pids in */
+static inline struct pid_namespace *ipcon_peer_pidns(const struct ipcon_peer *p)
+{
+	return ns_of_pid(p->pid);
 }
 
 /* Bumps a dump generation counter, skipping 0 (see nl_dump_check_consistent) */
@@ -251,6 +365,8 @@ struct ipcon_peer *ipcon_peer_lookup_rcu(struct ipcon_net *ns,
 int ipcon_peer_ensure(struct ipcon_net *ns, const struct sk_buff *skb,
 		      const struct genl_info *info);
 struct ipcon_peer *ipcon_peer_find_live_rcu(struct ipcon_net *ns, u32 port);
+struct ipcon_peer *ipcon_peer_find_id_rcu(struct ipcon_net *ns, u64 id);
+bool ipcon_peer_closing(const struct ipcon_peer *peer);
 int ipcon_peer_pair_start(struct ipcon_net *ns, struct ipcon_peer *peer,
 			  const struct genl_info *info, u64 *token);
 int ipcon_peer_pair(struct ipcon_net *ns, const struct sk_buff *skb,
@@ -291,23 +407,27 @@ int ipcon_group_dump(struct sk_buff *skb, struct netlink_callback *cb);
 /* event.c */
 void ipcon_event_net_init(struct ipcon_net *ns);
 void ipcon_event_net_exit(struct ipcon_net *ns);
-int ipcon_event_sub(struct ipcon_net *ns, struct ipcon_peer *peer);
+int ipcon_event_sub(struct ipcon_net *ns, struct ipcon_peer *peer,
+		    struct netlink_ext_ack *extack);
 int ipcon_event_unsub(struct ipcon_net *ns, struct ipcon_peer *peer);
-void ipcon_event_emit(struct ipcon_net *ns, u32 event, u32 port,
-		      const char *name);
+void ipcon_event_emit(struct ipcon_net *ns, u32 event,
+		      const struct ipcon_peer *peer, const char *name);
 
 /* msg.c */
 int ipcon_msg_data_size(const struct genl_info *info, size_t *size);
-void ipcon_msg_stamp_creds(struct ipcon_stamp *st, const struct net *net);
+void ipcon_msg_stamp_sender_rcu(struct ipcon_stamp *st,
+				const struct ipcon_peer *peer);
 void ipcon_msg_stamp_name_rcu(struct ipcon_stamp *st,
 			      struct ipcon_peer *peer);
 struct sk_buff *ipcon_msg_build(u8 cmd, const struct ipcon_stamp *st,
 				const char *name, const struct genl_info *info,
-				size_t size);
+				size_t size, gfp_t gfp);
 int ipcon_msg_deliver(struct net *net, u32 port, struct sk_buff *tmpl,
-		      u32 *lost, const char *group);
+		      u32 tmpl_pid, u32 pid, u32 *lost, const char *group);
+int ipcon_msg_put_owner(struct sk_buff *skb, const struct ipcon_peer *owner);
+size_t ipcon_msg_owner_size(void);
 int ipcon_msg_send(struct ipcon_net *ns, const struct sk_buff *skb,
-		   const struct genl_info *info, u32 port, const char *name,
+		   const struct genl_info *info, const struct ipcon_dest *dest,
 		   const char *src_name, size_t size);
 int ipcon_dump_table(struct sk_buff *skb, struct netlink_callback *cb,
 		     struct ipcon_net *ns, struct hlist_head *table,
@@ -315,5 +435,28 @@ int ipcon_dump_table(struct sk_buff *skb, struct netlink_callback *cb,
 		     int (*fill)(struct sk_buff *skb,
 				 struct netlink_callback *cb,
 				 const struct hlist_node *node));
+
+/* user.c */
+int ipcon_user_get(struct ipcon_net *ns, struct ipcon_peer *peer);
+void ipcon_user_put(struct ipcon_net *ns, struct ipcon_peer *peer);
+int ipcon_user_charge(struct ipcon_net *ns, struct ipcon_peer *peer,
+		      enum ipcon_limit lim, struct netlink_ext_ack *extack);
+void ipcon_user_uncharge(struct ipcon_net *ns, struct ipcon_peer *peer,
+			 enum ipcon_limit lim);
+int ipcon_user_charge_retained(struct ipcon_user *user, long delta,
+			       struct netlink_ext_ack *extack);
+void ipcon_user_net_exit(struct ipcon_net *ns);
+
+/* policy.c */
+int ipcon_policy_check(struct ipcon_net *ns, u32 action, const char *name,
+		       const struct ipcon_peer *peer,
+		       struct netlink_ext_ack *extack);
+int ipcon_policy_check_peer_rcu(struct ipcon_net *ns,
+				const struct ipcon_peer *sender,
+				const struct ipcon_peer *dest,
+				struct netlink_ext_ack *extack);
+int ipcon_policy_set(struct ipcon_net *ns, struct genl_info *info);
+int ipcon_policy_dump(struct sk_buff *skb, struct netlink_callback *cb);
+void ipcon_policy_net_exit(struct ipcon_net *ns);
 
 #endif /* _IPCON_H */

@@ -14,6 +14,7 @@
 #include <linux/hashtable.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/random.h>
 #include <linux/rcupdate.h>
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
@@ -33,8 +34,15 @@ static int __net_init ipcon_net_init(struct net *net)
 	hash_init(ns->ctrls);
 	hash_init(ns->services);
 	hash_init(ns->groups);
+	hash_init(ns->ids);
+	hash_init(ns->members);
+	hash_init(ns->users);
+	ns->hash_seed = get_random_u32();
+	ns->next_id = 0;
 	ns->srv_gen = 1;
 	ns->grp_gen = 1;
+	ns->policy_gen = 1;
+	RCU_INIT_POINTER(ns->policy, NULL);
 	ipcon_event_net_init(ns);
 	return 0;
 }
@@ -45,6 +53,8 @@ static void __net_exit ipcon_net_exit(struct net *net)
 
 	ipcon_peer_net_exit(ns);
 	ipcon_event_net_exit(ns);
+	ipcon_user_net_exit(ns);
+	ipcon_policy_net_exit(ns);
 	mutex_destroy(&ns->lock);
 }
 
@@ -85,7 +95,7 @@ static void __exit ipcon_exit(void)
 	ipcon_nl_unregister();
 	ipcon_peer_unregister_notifier();
 	unregister_pernet_subsys(&ipcon_net_ops);
-	/* peers, services and groups are freed with kfree_rcu() */
+	/* peers are freed by an RCU callback of this module */
 	rcu_barrier();
 }
 

@@ -6,8 +6,9 @@
  * behind the service and group list dumps.
  *
  * Locking: ipcon_msg_send() takes no mutex. It resolves the sender and the
- * destination under rcu_read_lock(), copies what it needs, and allocates,
- * builds and delivers the message after rcu_read_unlock().
+ * destination under rcu_read_lock(), checks the policy there, copies what
+ * it needs, and allocates, builds and delivers the message after
+ * rcu_read_unlock().
  * ipcon_msg_deliver() may sleep (GFP_KERNEL, netlink_unicast()); its caller
  * holds the lock that protects *lost (a group's lock or the events lock)
  * and never calls it under RCU or a spinlock. ipcon_dump_table() holds
@@ -17,10 +18,12 @@
 #include <linux/cred.h>
 #include <linux/limits.h>
 #include <linux/minmax.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/skbuff.h>
 #include <linux/uidgid.h>
 #include <net/genetlink.h>
+#include <net/sock.h>
 
 #include "ipcon.h"
 
@@ -109,18 +112,51 @@ static int ipcon_msg_put_data(struct sk_buff *skb,
 }
 
 /**
- * ipcon_msg_stamp_creds - stamp the credentials of the current task
+ * ipcon_msg_stamp_sender_rcu - stamp the identity of the sending peer
  * @st: the stamp
- * @net: the namespace the message is sent in
+ * @peer: the sender
  *
- * Requests are processed in the context of the sending task, so current is
- * the sender.
+ * The identity is the peer's (the credentials its receive socket was
+ * opened with), never the task's that happens to write. The pid is set as
+ * the sender sees itself; ipcon_msg_pid() translates it per receiver.
+ * Must be called under rcu_read_lock().
  */
-void ipcon_msg_stamp_creds(struct ipcon_stamp *st, const struct net *net)
+void ipcon_msg_stamp_sender_rcu(struct ipcon_stamp *st,
+				const struct ipcon_peer *peer)
 {
-	st->uid = from_kuid_munged(net->user_ns, current_euid());
-	st->gid = from_kgid_munged(net->user_ns, current_egid());
-	st->pid = task_tgid_vnr(current);
+	st->id = peer->id;
+	st->port = peer->port;
+	st->uid = peer->uid;
+	st->gid = peer->gid;
+	st->pid = pid_nr_ns(peer->pid, ipcon_peer_pidns(peer));
+}
+
+/**
+ * ipcon_msg_owner_size - room for ipcon_msg_put_owner()
+ *
+ * Return: the size of the attributes it adds.
+ */
+size_t ipcon_msg_owner_size(void)
+{
+	return 3 * nla_total_size(sizeof(u32)) +
+	       nla_total_size_64bit(sizeof(u64));
+}
+
+/**
+ * ipcon_msg_put_owner - add a peer's port, id, uid and gid to a message
+ * @skb: the message
+ * @owner: the peer (the owner of a name, or the peer an event is about)
+ *
+ * Return: 0 or -EMSGSIZE.
+ */
+int ipcon_msg_put_owner(struct sk_buff *skb, const struct ipcon_peer *owner)
+{
+	if (nla_put_u32(skb, IPCON_A_PORT, owner->port) ||
+	    nla_put_u64_64bit(skb, IPCON_A_ID, owner->id, IPCON_A_PAD) ||
+	    nla_put_u32(skb, IPCON_A_UID, owner->uid) ||
+	    nla_put_u32(skb, IPCON_A_GID, owner->gid))
+		return -EMSGSIZE;
+	return 0;
 }
 
 /**
@@ -150,18 +186,21 @@ void ipcon_msg_stamp_name_rcu(struct ipcon_stamp *st,
  * @name: IPCON_A_NAME (service addressed or group), or NULL
  * @info: the request carrying the payload
  * @size: payload size from ipcon_msg_data_size()
+ * @gfp: GFP_KERNEL, or GFP_KERNEL_ACCOUNT for a message that may be kept
+ *	(retained) and is charged to the sender's memory cgroup
  *
  * Group messages get IPCON_A_FLAGS 0; a replay of the retained message
- * rewrites it. May sleep.
+ * rewrites it, and deliveries rewrite IPCON_A_PID per receiver. May sleep.
  *
  * Return: the message, or ERR_PTR(-ENOMEM).
  */
 struct sk_buff *ipcon_msg_build(u8 cmd, const struct ipcon_stamp *st,
 				const char *name, const struct genl_info *info,
-				size_t size)
+				size_t size, gfp_t gfp)
 {
 	bool grp = cmd == IPCON_CMD_GRP_MSG;
 	size_t len = 4 * nla_total_size(sizeof(u32)) +
+		     nla_total_size_64bit(sizeof(u64)) +
 		     ipcon_msg_data_attr_size(size);
 	struct sk_buff *skb;
 	void *hdr;
@@ -173,7 +212,7 @@ struct sk_buff *ipcon_msg_build(u8 cmd, const struct ipcon_stamp *st,
 	if (grp)
 		len += nla_total_size(sizeof(u32));
 
-	skb = genlmsg_new(len, GFP_KERNEL);
+	skb = genlmsg_new(len, gfp);
 	if (!skb)
 		return ERR_PTR(-ENOMEM);
 	hdr = genlmsg_put(skb, 0, 0, &ipcon_genl_family, 0, cmd);
@@ -187,7 +226,8 @@ struct sk_buff *ipcon_msg_build(u8 cmd, const struct ipcon_stamp *st,
 		goto nospace;
 	if (nla_put_u32(skb, IPCON_A_UID, st->uid) ||
 	    nla_put_u32(skb, IPCON_A_GID, st->gid) ||
-	    nla_put_u32(skb, IPCON_A_PID, st->pid))
+	    nla_put_u32(skb, IPCON_A_PID, st->pid) ||
+	    nla_put_u64_64bit(skb, IPCON_A_SRC_ID, st->id, IPCON_A_PAD))
 		goto nospace;
 	if (grp && nla_put_u32(skb, IPCON_A_FLAGS, 0))
 		goto nospace;
@@ -224,11 +264,31 @@ static int ipcon_msg_send_lost(struct net *net, u32 port, u32 count,
 	return genlmsg_unicast(net, skb, port);
 }
 
+/*
+ * A private copy of @tmpl whose IPCON_A_PID says @pid: the data of a clone
+ * is shared with the other receivers' copies, so it cannot be rewritten.
+ */
+static struct sk_buff *ipcon_msg_copy_pid(struct sk_buff *tmpl, u32 pid)
+{
+	struct sk_buff *skb = skb_copy(tmpl, GFP_KERNEL);
+	struct nlattr *nla;
+
+	if (!skb)
+		return NULL;
+	nla = nlmsg_find_attr(nlmsg_hdr(skb), GENL_HDRLEN, IPCON_A_PID);
+	if (nla)
+		*(u32 *)nla_data(nla) = pid;
+	return skb;
+}
+
 /**
  * ipcon_msg_deliver - deliver a copy of a message, accounting losses
  * @net: the namespace
  * @port: the receiving peer's port
  * @tmpl: the message, cloned (not consumed)
+ * @tmpl_pid: the IPCON_A_PID in @tmpl (0 for messages without one)
+ * @pid: the IPCON_A_PID this receiver gets: where it differs from
+ *	@tmpl_pid, the receiver gets a rewritten copy
  * @lost: the receiver's lost counter for this kind of message
  * @group: group name for IPCON_CMD_LOST, NULL for events
  *
@@ -241,7 +301,7 @@ static int ipcon_msg_send_lost(struct net *net, u32 port, u32 count,
  * Return: 0 or the delivery error.
  */
 int ipcon_msg_deliver(struct net *net, u32 port, struct sk_buff *tmpl,
-		      u32 *lost, const char *group)
+		      u32 tmpl_pid, u32 pid, u32 *lost, const char *group)
 {
 	struct sk_buff *skb;
 	int err;
@@ -255,7 +315,10 @@ int ipcon_msg_deliver(struct net *net, u32 port, struct sk_buff *tmpl,
 		*lost = 0;
 	}
 
-	skb = skb_clone(tmpl, GFP_KERNEL);
+	if (pid == tmpl_pid)
+		skb = skb_clone(tmpl, GFP_KERNEL);
+	else
+		skb = ipcon_msg_copy_pid(tmpl, pid);
 	if (!skb) {
 		err = -ENOMEM;
 		goto lost;
@@ -269,36 +332,74 @@ lost:
 	return err;
 }
 
+/*
+ * The live destination of a SEND, under RCU, with the policy checked: a
+ * service by name is checked as a send to that name, a peer by port or id
+ * as a send to every service it owns.
+ */
+static struct ipcon_peer *ipcon_msg_dest_rcu(struct ipcon_net *ns,
+					     const struct ipcon_peer *sender,
+					     const struct ipcon_dest *dest,
+					     struct netlink_ext_ack *extack)
+{
+	struct ipcon_service *svc;
+	struct ipcon_peer *to;
+	int err;
+
+	if (dest->name) {
+		svc = ipcon_service_find_rcu(ns, dest->name);
+		to = svc ? svc->owner : NULL;
+		if (!to || READ_ONCE(to->dead) || ipcon_peer_closing(to)) {
+			NL_SET_ERR_MSG_MOD(extack, "no such service");
+			return ERR_PTR(-ENOENT);
+		}
+		err = ipcon_policy_check(ns, IPCON_ACT_SEND, dest->name, sender,
+					 extack);
+		return err ? ERR_PTR(err) : to;
+	}
+
+	if (dest->by_id)
+		to = ipcon_peer_find_id_rcu(ns, dest->id);
+	else
+		to = ipcon_peer_find_live_rcu(ns, dest->port);
+	if (!to || ipcon_peer_closing(to)) {
+		NL_SET_ERR_MSG_MOD(extack, "destination is not an ipcon peer");
+		return ERR_PTR(-ECONNREFUSED);
+	}
+	err = ipcon_policy_check_peer_rcu(ns, sender, to, extack);
+	return err ? ERR_PTR(err) : to;
+}
+
 /**
  * ipcon_msg_send - relay a unicast message (IPCON_CMD_SEND)
  * @ns: the namespace state
  * @skb: the request
  * @info: the request's genetlink info
- * @port: destination port, if @name is NULL
- * @name: destination service, or NULL
+ * @dest: the destination: a service, a port or an id
  * @src_name: service to stamp as sender (must be the sender's), or NULL
  * @size: payload size from ipcon_msg_data_size()
  *
  * Return: 0 once the message is queued at the destination, -ENOENT (no
  * such service), -ECONNREFUSED (not a live peer), -EPERM (@src_name is not
- * the sender's), -ENOBUFS (destination queue full, nothing delivered),
- * -ENOMEM, or an error from ipcon_peer_get().
+ * the sender's), -EACCES (the policy denies it), -ENOBUFS (destination
+ * queue full, nothing delivered), -ENOMEM, or an error from
+ * ipcon_peer_get().
  */
 int ipcon_msg_send(struct ipcon_net *ns, const struct sk_buff *skb,
-		   const struct genl_info *info, u32 port, const char *name,
+		   const struct genl_info *info, const struct ipcon_dest *dest,
 		   const char *src_name, size_t size)
 {
 	struct netlink_ext_ack *extack = info->extack;
+	struct ipcon_peer *peer, *to;
 	struct ipcon_stamp st = {};
 	struct ipcon_service *svc;
-	struct ipcon_peer *peer;
 	struct sk_buff *msg;
+	u32 port;
 	int err;
 
 	err = ipcon_peer_ensure(ns, skb, info);
 	if (err)
 		return err;
-	ipcon_msg_stamp_creds(&st, ns->net);
 
 	rcu_read_lock();
 	peer = ipcon_peer_lookup_rcu(ns, skb, info);
@@ -307,7 +408,7 @@ int ipcon_msg_send(struct ipcon_net *ns, const struct sk_buff *skb,
 		err = peer ? PTR_ERR(peer) : -ENOTCONN;
 		goto unlock;
 	}
-	st.port = peer->port;
+	ipcon_msg_stamp_sender_rcu(&st, peer);
 
 	if (src_name) {
 		svc = ipcon_service_find_rcu(ns, src_name);
@@ -323,22 +424,17 @@ int ipcon_msg_send(struct ipcon_net *ns, const struct sk_buff *skb,
 		ipcon_msg_stamp_name_rcu(&st, peer);
 	}
 
-	if (name) {
-		svc = ipcon_service_find_rcu(ns, name);
-		if (!svc || READ_ONCE(svc->owner->dead)) {
-			NL_SET_ERR_MSG_MOD(extack, "no such service");
-			err = -ENOENT;
-			goto unlock;
-		}
-		port = svc->port;
-	} else if (!ipcon_peer_find_live_rcu(ns, port)) {
-		NL_SET_ERR_MSG_MOD(extack, "destination is not an ipcon peer");
-		err = -ECONNREFUSED;
+	to = ipcon_msg_dest_rcu(ns, peer, dest, extack);
+	if (IS_ERR(to)) {
+		err = PTR_ERR(to);
 		goto unlock;
 	}
+	port = to->port;
+	st.pid = pid_nr_ns(peer->pid, ipcon_peer_pidns(to));
 	rcu_read_unlock();
 
-	msg = ipcon_msg_build(IPCON_CMD_MSG, &st, name, info, size);
+	msg = ipcon_msg_build(IPCON_CMD_MSG, &st, dest->name, info, size,
+			      GFP_KERNEL);
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);
 

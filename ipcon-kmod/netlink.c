@@ -9,6 +9,14 @@
  * change registrations take ipcon_net.lock around the peer lookup and the
  * change. SEND, PUBLISH and RESOLVE do not take it: they work under
  * rcu_read_lock() (see msg.c and group.c). Dumps take ipcon_net.lock.
+ * POLICY_SET takes it to replace the policy (policy.c); the policy dump
+ * reads it under rcu_read_lock().
+ *
+ * Permissions: POLICY_SET and POLICY_GET have GENL_UNS_ADMIN_PERM, so the
+ * core refuses them (EPERM) unless both the socket's opener and the
+ * sending task have CAP_NET_ADMIN in the user namespace owning the network
+ * namespace. Every other command is checked against the policy and the
+ * per-user limits where it creates something or reaches another peer.
  *
  * Validation: the family policy types every attribute and is applied
  * strictly (the default for families with resv_start_op 0), so unknown
@@ -22,6 +30,15 @@
 #include <net/genetlink.h>
 
 #include "ipcon.h"
+
+static const struct nla_policy ipcon_nl_rule_policy[IPCON_RULE_A_MAX + 1] = {
+	[IPCON_RULE_A_ACTION]	= NLA_POLICY_RANGE(NLA_U32, IPCON_ACT_OWN,
+						   IPCON_ACT_MAX),
+	[IPCON_RULE_A_PATTERN]	= { .type = NLA_NUL_STRING,
+				    .len = IPCON_NAME_MAX },
+	[IPCON_RULE_A_UID]	= { .type = NLA_U32 },
+	[IPCON_RULE_A_GID]	= { .type = NLA_U32 },
+};
 
 static const struct nla_policy ipcon_nl_policy[IPCON_A_MAX + 1] = {
 	/* only as alignment padding before a u64: empty, ignored */
@@ -41,6 +58,10 @@ static const struct nla_policy ipcon_nl_policy[IPCON_A_MAX + 1] = {
 	[IPCON_A_EVENT]		= { .type = NLA_REJECT },
 	[IPCON_A_COUNT]		= { .type = NLA_REJECT },
 	[IPCON_A_TOKEN]		= { .type = NLA_U64 },
+	[IPCON_A_ID]		= { .type = NLA_U64 },
+	[IPCON_A_SRC_ID]	= { .type = NLA_REJECT },
+	[IPCON_A_POLICY_DEFAULT] = NLA_POLICY_MAX(NLA_U32, IPCON_POLICY_MAX),
+	[IPCON_A_RULE]		= NLA_POLICY_NESTED(ipcon_nl_rule_policy),
 };
 
 static bool ipcon_nl_name_char(char c)
@@ -102,11 +123,11 @@ static int ipcon_nl_pair_start_doit(struct sk_buff *skb,
 	struct ipcon_net *ns = ipcon_nl_net(info);
 	struct ipcon_peer *peer;
 	struct sk_buff *reply;
-	u64 token;
+	u64 token, id = 0;
 	void *hdr;
 	int err;
 
-	reply = genlmsg_new(nla_total_size_64bit(sizeof(u64)), GFP_KERNEL);
+	reply = genlmsg_new(2 * nla_total_size_64bit(sizeof(u64)), GFP_KERNEL);
 	if (!reply)
 		return -ENOMEM;
 	hdr = genlmsg_put_reply(reply, info, &ipcon_genl_family, 0,
@@ -120,11 +141,14 @@ static int ipcon_nl_pair_start_doit(struct sk_buff *skb,
 	peer = ipcon_peer_get(ns, skb, info);
 	err = IS_ERR(peer) ? PTR_ERR(peer) :
 	      ipcon_peer_pair_start(ns, peer, info, &token);
+	if (!err)
+		id = peer->id;
 	mutex_unlock(&ns->lock);
 	if (err)
 		goto free;
 
-	if (nla_put_u64_64bit(reply, IPCON_A_TOKEN, token, IPCON_A_PAD)) {
+	if (nla_put_u64_64bit(reply, IPCON_A_TOKEN, token, IPCON_A_PAD) ||
+	    nla_put_u64_64bit(reply, IPCON_A_ID, id, IPCON_A_PAD)) {
 		err = -EMSGSIZE;
 		goto free;
 	}
@@ -192,7 +216,6 @@ static int ipcon_nl_srv_resolve_doit(struct sk_buff *skb,
 	struct ipcon_service *svc;
 	struct sk_buff *reply;
 	const char *name;
-	u32 port = 0;
 	void *hdr;
 	int err;
 
@@ -203,31 +226,35 @@ static int ipcon_nl_srv_resolve_doit(struct sk_buff *skb,
 	if (err)
 		return err;
 
-	rcu_read_lock();
-	svc = ipcon_service_find_rcu(ns, name);
-	if (svc && !READ_ONCE(svc->owner->dead))
-		port = svc->port;
-	else
-		err = -ENOENT;
-	rcu_read_unlock();
-	if (err) {
-		NL_SET_ERR_MSG_MOD(info->extack, "no such service");
-		return err;
-	}
-
+	/* allocated before the lookup: nothing may sleep under RCU */
 	reply = genlmsg_new(nla_total_size(strlen(name) + 1) +
-			    nla_total_size(sizeof(u32)), GFP_KERNEL);
+			    ipcon_msg_owner_size(), GFP_KERNEL);
 	if (!reply)
 		return -ENOMEM;
 	hdr = genlmsg_put_reply(reply, info, &ipcon_genl_family, 0,
 				IPCON_CMD_SRV_RESOLVE);
-	if (!hdr || nla_put_string(reply, IPCON_A_NAME, name) ||
-	    nla_put_u32(reply, IPCON_A_PORT, port)) {
-		nlmsg_free(reply);
-		return -EMSGSIZE;
+	if (!hdr || nla_put_string(reply, IPCON_A_NAME, name)) {
+		err = -EMSGSIZE;
+		goto free;
 	}
+
+	rcu_read_lock();
+	svc = ipcon_service_find_rcu(ns, name);
+	if (svc && !READ_ONCE(svc->owner->dead))
+		err = ipcon_msg_put_owner(reply, svc->owner);
+	else
+		err = -ENOENT;
+	rcu_read_unlock();
+	if (err == -ENOENT)
+		NL_SET_ERR_MSG_MOD(info->extack, "no such service");
+	if (err)
+		goto free;
 	genlmsg_end(reply, hdr);
 	return genlmsg_reply(reply, info);
+
+free:
+	nlmsg_free(reply);
+	return err;
 }
 
 static int ipcon_nl_srv_list_dumpit(struct sk_buff *skb,
@@ -331,21 +358,26 @@ static int ipcon_nl_grp_list_dumpit(struct sk_buff *skb,
 static int ipcon_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	const char *name = NULL, *src_name = NULL;
-	u32 port = 0;
+	struct ipcon_dest dest = {};
 	size_t size;
 	int err;
 
-	if (!info->attrs[IPCON_A_PORT] == !info->attrs[IPCON_A_NAME]) {
+	if (!!info->attrs[IPCON_A_PORT] + !!info->attrs[IPCON_A_NAME] +
+	    !!info->attrs[IPCON_A_ID] != 1) {
 		NL_SET_ERR_MSG_MOD(info->extack,
-				   "exactly one of PORT and NAME is required");
+				   "exactly one of PORT, NAME and ID is required");
 		return -EBADR;
 	}
 	if (info->attrs[IPCON_A_NAME]) {
 		err = ipcon_nl_name(info, IPCON_A_NAME, &name);
 		if (err)
 			return err;
+		dest.name = name;
+	} else if (info->attrs[IPCON_A_ID]) {
+		dest.id = nla_get_u64(info->attrs[IPCON_A_ID]);
+		dest.by_id = true;
 	} else {
-		port = nla_get_u32(info->attrs[IPCON_A_PORT]);
+		dest.port = nla_get_u32(info->attrs[IPCON_A_PORT]);
 	}
 	if (info->attrs[IPCON_A_SRC_NAME]) {
 		err = ipcon_nl_name(info, IPCON_A_SRC_NAME, &src_name);
@@ -356,8 +388,8 @@ static int ipcon_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		return err;
 
-	return ipcon_msg_send(ipcon_nl_net(info), skb, info, port, name,
-			      src_name, size);
+	return ipcon_msg_send(ipcon_nl_net(info), skb, info, &dest, src_name,
+			      size);
 }
 
 static int ipcon_nl_publish_doit(struct sk_buff *skb, struct genl_info *info)
@@ -385,10 +417,9 @@ static int ipcon_nl_events_sub_doit(struct sk_buff *skb,
 
 	mutex_lock(&ns->lock);
 	peer = ipcon_peer_get(ns, skb, info);
-	err = IS_ERR(peer) ? PTR_ERR(peer) : ipcon_event_sub(ns, peer);
+	err = IS_ERR(peer) ? PTR_ERR(peer) :
+	      ipcon_event_sub(ns, peer, info->extack);
 	mutex_unlock(&ns->lock);
-	if (err == -EALREADY)
-		NL_SET_ERR_MSG_MOD(info->extack, "already subscribed");
 	return err;
 }
 
@@ -406,6 +437,18 @@ static int ipcon_nl_events_unsub_doit(struct sk_buff *skb,
 	if (err == -ENOTCONN && !IS_ERR(peer))
 		NL_SET_ERR_MSG_MOD(info->extack, "not subscribed");
 	return err;
+}
+
+static int ipcon_nl_policy_set_doit(struct sk_buff *skb,
+				    struct genl_info *info)
+{
+	return ipcon_policy_set(ipcon_nl_net(info), info);
+}
+
+static int ipcon_nl_policy_get_dumpit(struct sk_buff *skb,
+				      struct netlink_callback *cb)
+{
+	return ipcon_policy_dump(skb, cb);
 }
 
 /*
@@ -472,6 +515,16 @@ static const struct genl_small_ops ipcon_nl_ops[] = {
 	{
 		.cmd	= IPCON_CMD_EVENTS_UNSUB,
 		.doit	= ipcon_nl_events_unsub_doit,
+	},
+	{
+		.cmd	= IPCON_CMD_POLICY_SET,
+		.doit	= ipcon_nl_policy_set_doit,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPCON_CMD_POLICY_GET,
+		.dumpit	= ipcon_nl_policy_get_dumpit,
+		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 };
 

@@ -3,10 +3,17 @@
  * Peers: lazy creation, pairing of a control socket, and teardown when one
  * of a peer's sockets is released (NETLINK_URELEASE).
  *
- * Locking: ipcon_net.lock protects both peer tables and every field of
- * every peer. Peers are added with hash_add_rcu() and freed with
- * kfree_rcu(), so ipcon_peer_lookup_rcu() and ipcon_peer_find_live_rcu()
- * need only rcu_read_lock(); ->dead is written with WRITE_ONCE() for them.
+ * Locking: ipcon_net.lock protects the peer tables and every field of
+ * every peer. Peers are added with hash_add_rcu() and freed by an RCU
+ * callback (which also drops their credentials, pid and socket
+ * references), so ipcon_peer_lookup_rcu(), ipcon_peer_find_live_rcu() and
+ * ipcon_peer_find_id_rcu() need only rcu_read_lock(); ->dead is written
+ * with WRITE_ONCE() for them.
+ *
+ * Identity: a peer is created by the first request of its receive socket
+ * R. Its credentials are those R was opened with (the socket file's, not
+ * the writing task's), its pid is the creating process's thread group,
+ * and its id comes from a per-namespace counter that never goes back.
  *
  * The netlink notifier chain is a blocking one: the notifier runs in the
  * process context of the task that releases the socket and tears the peer
@@ -18,9 +25,13 @@
  * on it then fail with ENOTCONN instead of silently creating a new peer.
  */
 
+#include <linux/cred.h>
+#include <linux/file.h>
 #include <linux/netlink.h>
 #include <linux/notifier.h>
+#include <linux/pid.h>
 #include <linux/random.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <net/sock.h>
 
@@ -31,7 +42,8 @@ static struct ipcon_peer *ipcon_peer_find_port(struct ipcon_net *ns, u32 port)
 	struct ipcon_peer *peer;
 
 	lockdep_assert_held(&ns->lock);
-	hash_for_each_possible(ns->peers, peer, port_node, port)
+	hash_for_each_possible(ns->peers, peer, port_node,
+			       ipcon_port_hash(ns, port))
 		if (peer->port == port)
 			return peer;
 	return NULL;
@@ -42,7 +54,8 @@ static struct ipcon_peer *ipcon_peer_find_ctrl(struct ipcon_net *ns, u32 port)
 	struct ipcon_peer *peer;
 
 	lockdep_assert_held(&ns->lock);
-	hash_for_each_possible(ns->ctrls, peer, ctrl_node, port)
+	hash_for_each_possible(ns->ctrls, peer, ctrl_node,
+			       ipcon_port_hash(ns, port))
 		if (peer->ctrl_port == port)
 			return peer;
 	return NULL;
@@ -97,6 +110,7 @@ static void ipcon_peer_kill(struct ipcon_net *ns, struct ipcon_peer *peer,
 	if (peer->dead)
 		return;
 	WRITE_ONCE(peer->dead, true);
+	hash_del_rcu(&peer->id_node);
 	peer->token = 0;
 
 	if (peer->sub)
@@ -109,7 +123,8 @@ static void ipcon_peer_kill(struct ipcon_net *ns, struct ipcon_peer *peer,
 		ipcon_member_remove(ns, m);
 
 	if (notify)
-		ipcon_event_emit(ns, IPCON_EV_PEER_GONE, peer->port, NULL);
+		ipcon_event_emit(ns, IPCON_EV_PEER_GONE, peer, NULL);
+	ipcon_user_put(ns, peer);
 }
 
 static void ipcon_peer_unhash_port(struct ipcon_peer *peer)
@@ -128,10 +143,66 @@ static void ipcon_peer_unhash_ctrl(struct ipcon_peer *peer)
 	}
 }
 
+static void ipcon_peer_free_rcu(struct rcu_head *rcu)
+{
+	struct ipcon_peer *peer = container_of(rcu, struct ipcon_peer, rcu);
+
+	put_cred(peer->cred);
+	put_pid(peer->pid);
+	sock_put(peer->sk);
+	kfree(peer);
+}
+
 static void ipcon_peer_put_if_unhashed(struct ipcon_peer *peer)
 {
 	if (!peer->port_hashed && !peer->ctrl_hashed)
-		kfree_rcu(peer, rcu);
+		call_rcu(&peer->rcu, ipcon_peer_free_rcu);
+}
+
+/*
+ * A new peer for the socket that sent a request: its identity is taken
+ * from the socket file, which a request's socket always has, so that a
+ * socket handed to another program keeps speaking for its opener.
+ */
+static struct ipcon_peer *ipcon_peer_new(struct ipcon_net *ns,
+					 struct sock *sk, u32 portid,
+					 struct netlink_ext_ack *extack)
+{
+	struct file *file = sk->sk_socket ? sk->sk_socket->file : NULL;
+	const struct cred *cred;
+	struct ipcon_peer *peer;
+	int err;
+
+	lockdep_assert_held(&ns->lock);
+	if (!file) {
+		NL_SET_ERR_MSG_MOD(extack, "socket has no file");
+		return ERR_PTR(-EPERM);
+	}
+	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
+	if (!peer)
+		return ERR_PTR(-ENOMEM);
+	cred = file->f_cred;
+	peer->cred = get_cred(cred);
+	peer->uid = from_kuid_munged(ns->net->user_ns, cred->euid);
+	peer->gid = from_kgid_munged(ns->net->user_ns, cred->egid);
+	err = ipcon_user_get(ns, peer);
+	if (err) {
+		put_cred(peer->cred);
+		kfree(peer);
+		return ERR_PTR(err);
+	}
+	peer->pid = get_task_pid(current, PIDTYPE_TGID);
+	sock_hold(sk);
+	peer->sk = sk;
+	peer->port = portid;
+	peer->id = ++ns->next_id;
+	INIT_LIST_HEAD(&peer->services);
+	INIT_LIST_HEAD(&peer->groups);
+	INIT_LIST_HEAD(&peer->memberships);
+	hash_add_rcu(ns->ids, &peer->id_node, peer->id);
+	hash_add_rcu(ns->peers, &peer->port_node, ipcon_port_hash(ns, portid));
+	peer->port_hashed = true;
+	return peer;
 }
 
 /**
@@ -153,7 +224,7 @@ struct ipcon_peer *ipcon_peer_get(struct ipcon_net *ns,
 				  const struct sk_buff *skb,
 				  const struct genl_info *info)
 {
-	const struct sock *sk = NETLINK_CB(skb).sk;
+	struct sock *sk = NETLINK_CB(skb).sk;
 	u32 portid = info->snd_portid;
 	struct ipcon_peer *peer;
 
@@ -166,17 +237,7 @@ struct ipcon_peer *ipcon_peer_get(struct ipcon_net *ns,
 	if (peer)
 		return ipcon_peer_check(peer, peer->ctrl_sk, sk, info->extack);
 
-	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
-	if (!peer)
-		return ERR_PTR(-ENOMEM);
-	peer->port = portid;
-	peer->sk = sk;
-	INIT_LIST_HEAD(&peer->services);
-	INIT_LIST_HEAD(&peer->groups);
-	INIT_LIST_HEAD(&peer->memberships);
-	hash_add_rcu(ns->peers, &peer->port_node, portid);
-	peer->port_hashed = true;
-	return peer;
+	return ipcon_peer_new(ns, sk, portid, info->extack);
 }
 
 /**
@@ -199,11 +260,13 @@ struct ipcon_peer *ipcon_peer_lookup_rcu(struct ipcon_net *ns,
 	u32 portid = info->snd_portid;
 	struct ipcon_peer *peer;
 
-	hash_for_each_possible_rcu(ns->peers, peer, port_node, portid)
+	hash_for_each_possible_rcu(ns->peers, peer, port_node,
+				   ipcon_port_hash(ns, portid))
 		if (peer->port == portid)
 			return ipcon_peer_check(peer, peer->sk, sk,
 						info->extack);
-	hash_for_each_possible_rcu(ns->ctrls, peer, ctrl_node, portid)
+	hash_for_each_possible_rcu(ns->ctrls, peer, ctrl_node,
+				   ipcon_port_hash(ns, portid))
 		if (peer->ctrl_port == portid)
 			return ipcon_peer_check(peer, peer->ctrl_sk, sk,
 						info->extack);
@@ -251,10 +314,45 @@ struct ipcon_peer *ipcon_peer_find_live_rcu(struct ipcon_net *ns, u32 port)
 {
 	struct ipcon_peer *peer;
 
-	hash_for_each_possible_rcu(ns->peers, peer, port_node, port)
+	hash_for_each_possible_rcu(ns->peers, peer, port_node,
+				   ipcon_port_hash(ns, port))
 		if (peer->port == port)
 			return READ_ONCE(peer->dead) ? NULL : peer;
 	return NULL;
+}
+
+/**
+ * ipcon_peer_find_id_rcu - the live peer with id @id
+ * @ns: the namespace state
+ * @id: a peer id
+ *
+ * Must be called under rcu_read_lock().
+ *
+ * Return: the peer, or NULL if no live peer has that id (any more).
+ */
+struct ipcon_peer *ipcon_peer_find_id_rcu(struct ipcon_net *ns, u64 id)
+{
+	struct ipcon_peer *peer;
+
+	hash_for_each_possible_rcu(ns->ids, peer, id_node, id)
+		if (peer->id == id)
+			return READ_ONCE(peer->dead) ? NULL : peer;
+	return NULL;
+}
+
+/**
+ * ipcon_peer_closing - whether the peer's receive socket is being closed
+ * @peer: a peer, used under rcu_read_lock() or ipcon_net.lock
+ *
+ * netlink frees a released socket's port before the release notifier
+ * tears the peer down, and a new socket may bind that port meanwhile:
+ * nothing must be delivered to the port of a peer whose socket is closing.
+ *
+ * Return: true if the socket was released.
+ */
+bool ipcon_peer_closing(const struct ipcon_peer *peer)
+{
+	return sock_flag(peer->sk, SOCK_DEAD);
 }
 
 /**
@@ -361,7 +459,7 @@ int ipcon_peer_pair(struct ipcon_net *ns, const struct sk_buff *skb,
 	peer->token = 0;
 	peer->ctrl_port = portid;
 	peer->ctrl_sk = sk;
-	hash_add_rcu(ns->ctrls, &peer->ctrl_node, portid);
+	hash_add_rcu(ns->ctrls, &peer->ctrl_node, ipcon_port_hash(ns, portid));
 	peer->ctrl_hashed = true;
 out:
 	mutex_unlock(&ns->lock);
@@ -374,10 +472,12 @@ static bool ipcon_peer_port_known(struct ipcon_net *ns, u32 port)
 	bool known = false;
 
 	rcu_read_lock();
-	hash_for_each_possible_rcu(ns->peers, peer, port_node, port)
+	hash_for_each_possible_rcu(ns->peers, peer, port_node,
+				   ipcon_port_hash(ns, port))
 		if (peer->port == port)
 			known = true;
-	hash_for_each_possible_rcu(ns->ctrls, peer, ctrl_node, port)
+	hash_for_each_possible_rcu(ns->ctrls, peer, ctrl_node,
+				   ipcon_port_hash(ns, port))
 		if (peer->ctrl_port == port)
 			known = true;
 	rcu_read_unlock();

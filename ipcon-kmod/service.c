@@ -3,6 +3,10 @@
  * Services: unique names per network namespace, resolved to the owner's
  * port.
  *
+ * Registering is checked against the policy (IPCON_ACT_OWN) and counted
+ * against the owner's user limit. Lookups, the resolve reply, the list
+ * and the events give the owner's port, id, uid and gid.
+ *
  * Locking: services are added and removed under ipcon_net.lock, which also
  * orders the IPCON_EV_SRV_* events about them. They are linked into the
  * name table and into their owner's list with the _rcu helpers and freed
@@ -24,7 +28,8 @@ static struct ipcon_service *ipcon_service_find(struct ipcon_net *ns,
 	struct ipcon_service *svc;
 
 	lockdep_assert_held(&ns->lock);
-	hash_for_each_possible(ns->services, svc, node, ipcon_name_hash(name))
+	hash_for_each_possible(ns->services, svc, node,
+			       ipcon_name_hash(ns, name))
 		if (!strcmp(svc->name, name))
 			return svc;
 	return NULL;
@@ -46,7 +51,7 @@ struct ipcon_service *ipcon_service_find_rcu(struct ipcon_net *ns,
 	struct ipcon_service *svc;
 
 	hash_for_each_possible_rcu(ns->services, svc, node,
-				   ipcon_name_hash(name))
+				   ipcon_name_hash(ns, name))
 		if (!strcmp(svc->name, name))
 			return svc;
 	return NULL;
@@ -61,29 +66,38 @@ struct ipcon_service *ipcon_service_find_rcu(struct ipcon_net *ns,
  *
  * Must be called under @ns->lock. Emits IPCON_EV_SRV_ADDED.
  *
- * Return: 0, -EEXIST or -ENOMEM.
+ * Return: 0, -EEXIST, -EACCES (policy), -EDQUOT (limit) or -ENOMEM.
  */
 int ipcon_service_add(struct ipcon_net *ns, struct ipcon_peer *peer,
 		      const char *name, struct netlink_ext_ack *extack)
 {
 	struct ipcon_service *svc;
+	int err;
 
 	if (ipcon_service_find(ns, name)) {
 		NL_SET_ERR_MSG_MOD(extack, "service name already registered");
 		return -EEXIST;
 	}
+	err = ipcon_policy_check(ns, IPCON_ACT_OWN, name, peer, extack);
+	if (err)
+		return err;
+	err = ipcon_user_charge(ns, peer, IPCON_LIM_SERVICES, extack);
+	if (err)
+		return err;
 
 	svc = kzalloc(sizeof(*svc), GFP_KERNEL_ACCOUNT);
-	if (!svc)
+	if (!svc) {
+		ipcon_user_uncharge(ns, peer, IPCON_LIM_SERVICES);
 		return -ENOMEM;
+	}
 	strscpy(svc->name, name, sizeof(svc->name));
 	svc->owner = peer;
 	svc->port = peer->port;
-	hash_add_rcu(ns->services, &svc->node, ipcon_name_hash(svc->name));
+	hash_add_rcu(ns->services, &svc->node, ipcon_name_hash(ns, svc->name));
 	list_add_tail_rcu(&svc->peer_node, &peer->services);
 	ipcon_gen_bump(&ns->srv_gen);
 
-	ipcon_event_emit(ns, IPCON_EV_SRV_ADDED, svc->port, svc->name);
+	ipcon_event_emit(ns, IPCON_EV_SRV_ADDED, peer, svc->name);
 	return 0;
 }
 
@@ -104,8 +118,9 @@ void ipcon_service_remove(struct ipcon_net *ns, struct ipcon_service *svc,
 	list_del_rcu(&svc->peer_node);
 	ipcon_gen_bump(&ns->srv_gen);
 	if (notify)
-		ipcon_event_emit(ns, IPCON_EV_SRV_REMOVED, svc->port,
+		ipcon_event_emit(ns, IPCON_EV_SRV_REMOVED, svc->owner,
 				 svc->name);
+	ipcon_user_uncharge(ns, svc->owner, IPCON_LIM_SERVICES);
 	kfree_rcu(svc, rcu);
 }
 
@@ -152,7 +167,7 @@ static int ipcon_service_fill(struct sk_buff *skb,
 		return -EMSGSIZE;
 	genl_dump_check_consistent(cb, hdr);
 	if (nla_put_string(skb, IPCON_A_NAME, svc->name) ||
-	    nla_put_u32(skb, IPCON_A_PORT, svc->port)) {
+	    ipcon_msg_put_owner(skb, svc->owner)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}

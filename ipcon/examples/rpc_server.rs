@@ -3,12 +3,13 @@
 //!
 //! Registers the service `example.sum` and answers every request (text
 //! with whitespace-separated integers, such as `1 2 3`) with their sum
-//! (`6`), or with `error: ...`. The reply goes to the port the kernel
-//! stamped on the request ([`Sender::port`](ipcon::Sender::port)): clients
-//! need no address of their own, and cannot lie about who they are.
+//! (`6`), or with `error: ...`. The reply goes to the peer id the kernel
+//! stamped on the request ([`Sender::id`](ipcon::Sender::id)): clients
+//! need no address of their own, cannot lie about who they are, and a
+//! reply never reaches another process that got a departed client's port.
 //!
 //! Shows: [`Peer::register_service`], [`Peer::recv`], the sender stamp,
-//! [`Peer::send_to_port`], and a client that exits before its reply
+//! [`Peer::send_to_id`], and a client that exits before its reply
 //! ([`Error::PeerGone`]) not stopping the service.
 //!
 //! ```text
@@ -68,7 +69,7 @@ fn serve(count: Option<u64>) -> Result<(), Error> {
             "rpc_server: request from port {} (pid {}, uid {}): {text:?} -> {reply:?}",
             req.sender.port, req.sender.pid, req.sender.uid
         );
-        match peer.send_to_port(req.sender.port, reply.as_bytes()) {
+        match peer.send_to_id(req.sender.id, reply.as_bytes()) {
             Ok(()) => {}
             // The client is gone or not reading: its problem, not ours.
             Err(e @ (Error::PeerGone | Error::QueueFull)) => {

@@ -36,6 +36,28 @@ pub enum Error {
     NoSuchGroup,
     /// The name belongs to another peer (`EPERM`).
     NotOwner,
+    /// The ipcon policy denies this peer the operation (`EACCES` on
+    /// registering a service or group, sending or joining):
+    /// no rule allows its uid or gids for that name, or the default is
+    /// `deny`. The administrator decides (`ipcon policy show`).
+    Denied,
+    /// A per-user limit of the kernel module is reached (`EDQUOT`):
+    /// services, groups, memberships, event subscriptions or retained
+    /// bytes of this uid. Free some, or raise the limit (module parameters
+    /// in `/sys/module/ipcon/parameters/`).
+    LimitReached,
+    /// Setting or reading the policy needs `CAP_NET_ADMIN` in the user
+    /// namespace that owns the network namespace (`EPERM` on a policy
+    /// request).
+    NotPermitted,
+    /// A policy has more than
+    /// [`IPCON_POLICY_RULES_MAX`](crate::uapi::IPCON_POLICY_RULES_MAX)
+    /// rules (`E2BIG`, or checked before sending).
+    TooManyRules,
+    /// A policy rule's pattern is not a name, a name prefix followed by
+    /// `*`, or `*` alone (checked before sending; see
+    /// [`policy::check_pattern`](crate::policy::check_pattern)).
+    InvalidPattern,
     /// Already a member of the group (`EALREADY` on join).
     AlreadyMember,
     /// Already subscribed to events (`EALREADY`).
@@ -87,6 +109,23 @@ impl fmt::Display for Error {
                 f.write_str("no such group (ENOENT): is its owner running and registered?")
             }
             Error::NotOwner => f.write_str("the name belongs to another peer (EPERM)"),
+            Error::Denied => f.write_str(
+                "denied by the ipcon policy (EACCES): a rule for this name must allow this \
+                 uid or group (as root: ipcon policy show)",
+            ),
+            Error::LimitReached => f.write_str(
+                "a per-user limit of the ipcon module is reached (EDQUOT): free services, \
+                 groups, memberships or retained messages, or raise the limit in \
+                 /sys/module/ipcon/parameters/",
+            ),
+            Error::NotPermitted => f.write_str(
+                "the ipcon policy can only be set or read with CAP_NET_ADMIN (EPERM): run as root",
+            ),
+            Error::TooManyRules => f.write_str("too many policy rules (E2BIG): at most 512"),
+            Error::InvalidPattern => f.write_str(
+                "invalid policy pattern: use a name, a name prefix followed by '*', or '*' \
+                 (at most 63 characters from A-Z a-z 0-9 . _ : -)",
+            ),
             Error::AlreadyMember => f.write_str("already a member of the group (EALREADY)"),
             Error::AlreadySubscribed => f.write_str("already subscribed to events (EALREADY)"),
             Error::NotMember => f.write_str("not a member of the group (ENOTCONN)"),
@@ -126,7 +165,8 @@ fn errno_kind(e: Errno) -> embedded_io::ErrorKind {
         Errno::INTR => K::Interrupted,
         Errno::NOMEM | Errno::NOBUFS => K::OutOfMemory,
         Errno::ACCESS | Errno::PERM => K::PermissionDenied,
-        Errno::INVAL => K::InvalidInput,
+        Errno::INVAL | Errno::TOOBIG => K::InvalidInput,
+        Errno::DQUOT => K::OutOfMemory,
         Errno::OPNOTSUPP | Errno::AFNOSUPPORT | Errno::PROTONOSUPPORT => K::Unsupported,
         Errno::TIMEDOUT => K::TimedOut,
         Errno::NOENT => K::NotFound,
@@ -141,10 +181,16 @@ impl embedded_io::Error for Error {
         use embedded_io::ErrorKind as K;
         match *self {
             Error::NotLoaded => K::Unsupported,
-            Error::InvalidName | Error::PayloadTooLarge | Error::BufferTooSmall => K::InvalidInput,
+            Error::InvalidName
+            | Error::InvalidPattern
+            | Error::PayloadTooLarge
+            | Error::BufferTooSmall
+            | Error::TooManyRules => K::InvalidInput,
             Error::NameTaken | Error::AlreadyMember | Error::AlreadySubscribed => K::AlreadyExists,
             Error::NoSuchService | Error::NoSuchGroup => K::NotFound,
-            Error::NotOwner => K::PermissionDenied,
+            Error::NotOwner | Error::Denied | Error::NotPermitted => K::PermissionDenied,
+            // Resources exhausted: the closest kind embedded-io has.
+            Error::LimitReached => K::OutOfMemory,
             Error::NotMember | Error::NotSubscribed => K::NotConnected,
             Error::PeerGone => K::ConnectionRefused,
             Error::QueueFull => K::OutOfMemory,
@@ -191,5 +237,32 @@ mod tests {
             embedded_io::Error::kind(&Error::PeerGone),
             embedded_io::ErrorKind::ConnectionRefused
         );
+    }
+
+    #[test]
+    fn security_errors_say_what_to_do() {
+        use embedded_io::{Error as _, ErrorKind as K};
+        for (e, words, kind) in [
+            (Error::Denied, "ipcon policy show", K::PermissionDenied),
+            (
+                Error::LimitReached,
+                "/sys/module/ipcon/parameters",
+                K::OutOfMemory,
+            ),
+            (Error::NotPermitted, "CAP_NET_ADMIN", K::PermissionDenied),
+            (Error::TooManyRules, "at most 512", K::InvalidInput),
+            (Error::InvalidPattern, "'*'", K::InvalidInput),
+        ] {
+            assert!(e.to_string().contains(words), "{e:?}: {e}");
+            assert_eq!(e.kind(), kind, "{e:?}");
+        }
+        assert_eq!(errno_kind(Errno::DQUOT), K::OutOfMemory);
+        assert_eq!(errno_kind(Errno::TOOBIG), K::InvalidInput);
+        assert_eq!(errno_kind(Errno::ACCESS), K::PermissionDenied);
+        #[cfg(feature = "std")]
+        {
+            let io: std::io::Error = Error::Denied.into();
+            assert_eq!(io.kind(), std::io::ErrorKind::PermissionDenied);
+        }
     }
 }

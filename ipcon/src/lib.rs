@@ -9,7 +9,19 @@
 //! * **groups**: named, owner-published, with kernel-tracked membership and
 //!   an optional retained last message for late joiners,
 //! * **unicast** relayed by the kernel, which stamps the **sender**: port,
-//!   service name, uid, gid and pid, so a receiver can trust who is talking,
+//!   id, service name, uid, gid and pid, so a receiver can trust who is
+//!   talking,
+//! * **ids**: every peer gets a 64-bit id that is never reused in its
+//!   network namespace ([`Peer::id`], [`Sender::id`]); sending with
+//!   [`Target::Id`] reaches that peer or fails, never a newcomer that got
+//!   the same port,
+//! * **owners visible**: resolving a service ([`Peer::resolve_owner`]),
+//!   the service and group lists and the events carry the owner's id, uid
+//!   and gid, so a client can check a server before trusting it,
+//! * **a security policy** ([`policy`]): which uids and gids may own, send
+//!   to and join which names, with a default of allow or deny, set by
+//!   `CAP_NET_ADMIN` and enforced by the kernel; and per-user limits
+//!   ([`Error::LimitReached`]),
 //! * **events**: peer gone, service or group added or removed,
 //! * **lost-message notices** when a receive queue overflows.
 //!
@@ -26,6 +38,17 @@
 //! feature), uses no `unsafe` code and makes system calls through `rustix`
 //! only. The wire format is in [`uapi`] (mirroring the C header) and
 //! [`wire`] (a pure codec).
+//!
+//! ## Trust
+//!
+//! What the kernel stamps can be trusted: the sender's uid and gid are
+//! those of the credentials its receive socket was opened with (a socket
+//! handed to a more privileged program keeps speaking for its opener),
+//! its pid is translated into the receiver's pid namespace (0 if it has
+//! no number there), its id is never reused. What a policy denies fails
+//! with [`Error::Denied`]; a policy is loaded from a text file with
+//! [`policy::Policy::parse`] and [`Peer::load_policy`] (or `ipcon policy
+//! load FILE`).
 //!
 //! ## Example
 //!
@@ -65,13 +88,16 @@
 //!
 //! With the `std` feature the package also builds the `ipcon`
 //! command-line tool (`ipcon list`, `call`, `serve`, `listen`, `monitor`,
-//! ...; `ipcon --help`), written on this public API only.
+//! `policy load|show|check|clear`, ...; `ipcon --help`), written on this
+//! public API only.
 //!
 //! ## Features
 //!
 //! * `std` (default): `std::error::Error` through `core::error::Error`,
 //!   `From<Error> for std::io::Error`; implies `alloc`.
-//! * `alloc`: owned convenience helpers such as [`Peer::service_list`].
+//! * `alloc`: owned convenience helpers such as [`Peer::service_list`],
+//!   [`policy::Policy`] (parsing a whole policy file), [`Peer::load_policy`]
+//!   and [`Peer::policy`].
 //! * `defmt`: `defmt::Format` for the public types.
 //!
 //! Without default features the crate is `#![no_std]` and needs only
@@ -89,6 +115,7 @@ mod defmt_impl;
 mod error;
 pub mod name;
 mod peer;
+pub mod policy;
 mod sys;
 pub mod uapi;
 pub mod wire;
@@ -96,7 +123,8 @@ pub mod wire;
 pub use error::{Errno, Error};
 pub use name::Name;
 pub use peer::{
-    GroupFlags, GroupInfo, JoinFlags, Peer, ServiceInfo, Target, DUMP_BUFFER_SIZE, RECV_BUFFER_SIZE,
+    GroupFlags, GroupInfo, JoinFlags, Owner, Peer, ServiceInfo, Target, DUMP_BUFFER_SIZE,
+    RECV_BUFFER_SIZE,
 };
 /// Largest payload of one message, in bytes ([`uapi::IPCON_PAYLOAD_MAX`]).
 pub const PAYLOAD_MAX: usize = uapi::IPCON_PAYLOAD_MAX;

@@ -8,9 +8,10 @@ use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 
 use crate::name::validate;
+use crate::policy::{self, Rule};
 use crate::sys;
 use crate::uapi::*;
-use crate::wire::attr::{AttrIter, NLA_HDRLEN};
+use crate::wire::attr::NLA_HDRLEN;
 use crate::wire::builder::{data_headers, data_len, gather, Builder, MAX_CHUNKS};
 use crate::wire::genl::{
     parse_family_id, GenlMsg, CTRL_ATTR_FAMILY_NAME, CTRL_CMD_GETFAMILY, CTRL_VERSION, GENL_HDRLEN,
@@ -18,7 +19,7 @@ use crate::wire::genl::{
 };
 use crate::wire::netlink::{
     NlMsg, NlMsgIter, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_NOOP, NLM_F_ACK, NLM_F_DUMP,
-    NLM_F_REQUEST,
+    NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
 use crate::wire::{align, get_u16, get_u32};
 use crate::{Error, Message};
@@ -27,23 +28,27 @@ use crate::{Error, Message};
 const NAME_ATTR: usize = align(NLA_HDRLEN + IPCON_NAME_MAX + 1);
 /// Size of one `u32` attribute.
 const U32_ATTR: usize = NLA_HDRLEN + 4;
+/// Size of one `u64` attribute with the padding attribute before it.
+const U64_ATTR: usize = NLA_HDRLEN + NLA_HDRLEN + 8;
 
 /// Receive buffer size that holds any delivery: the netlink and genetlink
 /// headers, two names (group or addressed service, and sender service),
-/// six `u32` attributes (source port, uid, gid, pid, flags, plus one spare),
-/// and a full [`IPCON_PAYLOAD_MAX`] payload in [`IPCON_CHUNK_MAX`] chunks
-/// with their attribute headers, plus 256 bytes of slack for attributes a
-/// newer kernel module might add: 66 004 bytes.
+/// five `u32` attributes (source port, uid, gid, pid, flags), the sender
+/// id (a `u64` and its padding), and a full [`IPCON_PAYLOAD_MAX`] payload
+/// in [`IPCON_CHUNK_MAX`] chunks with their attribute headers, plus 248
+/// bytes of slack for attributes a newer kernel module might add:
+/// 66 004 bytes.
 ///
 /// A smaller buffer works for small messages; a message that does not fit
 /// is reported as [`Error::Truncated`].
 pub const RECV_BUFFER_SIZE: usize = NLMSG_HDRLEN
     + GENL_HDRLEN
     + 2 * NAME_ATTR
-    + 6 * U32_ATTR
+    + 5 * U32_ATTR
+    + U64_ATTR
     + MAX_CHUNKS * NLA_HDRLEN
     + IPCON_PAYLOAD_MAX
-    + 256;
+    + 248;
 
 /// Recommended buffer size for [`Peer::services`] and [`Peer::groups`].
 ///
@@ -60,8 +65,18 @@ const REPLY_BUF: usize = 2048;
 /// Stack buffer for request headers (everything but the payload).
 const REQUEST_BUF: usize = NLMSG_HDRLEN + GENL_HDRLEN + 2 * NAME_ATTR + 4 * U32_ATTR + 16;
 
-// The largest request header: SEND by name with a source name.
+// The largest request headers: SEND by name with a source name, SEND by
+// id with a source name, PAIR (port and padded token).
 const _: () = assert!(REQUEST_BUF >= NLMSG_HDRLEN + GENL_HDRLEN + 2 * NAME_ATTR + U32_ATTR);
+const _: () = assert!(REQUEST_BUF >= NLMSG_HDRLEN + GENL_HDRLEN + NAME_ATTR + U64_ATTR);
+const _: () = assert!(REQUEST_BUF >= NLMSG_HDRLEN + GENL_HDRLEN + U32_ATTR + U64_ATTR);
+// An empty policy (clear_policy) fits the request buffer.
+const _: () = assert!(REQUEST_BUF >= NLMSG_HDRLEN + GENL_HDRLEN + U32_ATTR);
+
+/// How often [`Peer::policy`] reads the dump again when the policy
+/// changed while it was read.
+#[cfg(feature = "alloc")]
+const POLICY_READ_TRIES: usize = 5;
 
 /// Where to send a unicast message.
 ///
@@ -71,8 +86,10 @@ const _: () = assert!(REQUEST_BUF >= NLMSG_HDRLEN + GENL_HDRLEN + 2 * NAME_ATTR 
 /// # fn main() -> Result<(), ipcon::Error> {
 /// let mut peer = Peer::open()?;
 /// peer.send(Target::Service("demo.echo"), b"by name")?;
-/// let port = peer.resolve("demo.echo")?;
-/// peer.send(Target::Port(port), b"by port")?;
+/// let owner = peer.resolve_owner("demo.echo")?;
+/// peer.send(Target::Port(owner.port), b"by port")?;
+/// // Never reaches a newcomer on the same port: fails once the owner is gone.
+/// peer.send(Target::Id(owner.id), b"by id")?;
 /// # Ok(())
 /// # }
 /// ```
@@ -80,9 +97,14 @@ const _: () = assert!(REQUEST_BUF >= NLMSG_HDRLEN + GENL_HDRLEN + 2 * NAME_ATTR 
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Target<'a> {
     /// A peer's port (for example [`Sender::port`](crate::Sender::port) of a request).
+    /// Ports are reused as soon as a socket is closed.
     Port(u32),
     /// A registered service, resolved by the kernel at send time.
     Service(&'a str),
+    /// A peer's id (for example [`Sender::id`](crate::Sender::id) of a
+    /// request): reaches that peer or fails with [`Error::PeerGone`], never
+    /// a newer peer on the same port.
+    Id(u64),
 }
 
 /// A flag set newtype over the wire's `u32`: `NONE`, the named flags,
@@ -166,6 +188,13 @@ pub struct ServiceInfo<'a> {
     pub name: &'a str,
     /// Port of the peer providing it.
     pub port: u32,
+    /// Id of the peer providing it (never reused, unlike the port).
+    pub id: u64,
+    /// Effective uid of the peer providing it (of the credentials its
+    /// receive socket was opened with).
+    pub uid: u32,
+    /// Effective gid of the peer providing it.
+    pub gid: u32,
 }
 
 /// One entry of [`Peer::groups`].
@@ -176,10 +205,46 @@ pub struct GroupInfo<'a> {
     pub name: &'a str,
     /// Port of the owner (the only peer that may publish).
     pub owner: u32,
+    /// Id of the owner (never reused, unlike the port).
+    pub owner_id: u64,
+    /// Effective uid of the owner.
+    pub owner_uid: u32,
+    /// Effective gid of the owner.
+    pub owner_gid: u32,
     /// Number of members.
     pub members: u32,
     /// Whether the group retains its last message.
     pub retain: bool,
+}
+
+/// The peer that owns a service, from [`Peer::resolve_owner`]: check it
+/// before trusting the service, as with `SO_PEERCRED`.
+///
+/// ```no_run
+/// # fn main() -> Result<(), ipcon::Error> {
+/// let mut peer = ipcon::Peer::open()?;
+/// let owner = peer.resolve_owner("com.acme.camera")?;
+/// if owner.uid != 1001 {
+///     eprintln!("com.acme.camera is not run by the camera daemon's user");
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Owner {
+    /// The owner's port.
+    pub port: u32,
+    /// The owner's id (never reused): send with [`Target::Id`] to reach
+    /// exactly this peer.
+    pub id: u64,
+    /// The owner's effective uid (of the credentials its receive socket
+    /// was opened with), in the user namespace owning the network
+    /// namespace.
+    pub uid: u32,
+    /// The owner's effective gid.
+    pub gid: u32,
 }
 
 /// What a request was about, to turn ambiguous errnos into named errors.
@@ -193,12 +258,27 @@ enum Op {
     Unsubscribe,
     Send,
     Publish,
+    /// Setting or reading the policy.
+    Policy,
     Other,
 }
 
 fn map_error(op: Op, e: Error) -> Error {
     let Error::Kernel(errno) = e else { return e };
     match errno {
+        Errno::PERM if op == Op::Policy => Error::NotPermitted,
+        Errno::TOOBIG if op == Op::Policy => Error::TooManyRules,
+        // Operations the policy checks; elsewhere (pairing) EACCES is a
+        // token mismatch.
+        Errno::ACCESS
+            if matches!(
+                op,
+                Op::Service | Op::Group | Op::Join | Op::Send | Op::Publish
+            ) =>
+        {
+            Error::Denied
+        }
+        Errno::DQUOT => Error::LimitReached,
         Errno::EXIST => Error::NameTaken,
         Errno::NOENT => match op {
             Op::Group | Op::Join | Op::Leave | Op::Publish => Error::NoSuchGroup,
@@ -254,9 +334,19 @@ pub struct Peer {
     r: OwnedFd,
     c: OwnedFd,
     port: u32,
+    id: u64,
     family: u16,
     seq: u32,
     dropped: AtomicU32,
+}
+
+/// What a `SRV_RESOLVE` reply said (each attribute if present).
+#[derive(Default)]
+struct Resolved {
+    port: Option<u32>,
+    id: Option<u64>,
+    uid: Option<u32>,
+    gid: Option<u32>,
 }
 
 /// How a reply datagram sequence ends.
@@ -290,6 +380,7 @@ impl Peer {
             r,
             c,
             port,
+            id: 0,
             family: 0,
             seq: 0,
             dropped: AtomicU32::new(0),
@@ -309,7 +400,7 @@ impl Peer {
             IPCON_GENL_VERSION,
         )?;
         sys::send(peer.r.as_fd(), &[b.finish()?])?;
-        let mut token = None;
+        let (mut token, mut id) = (None, None);
         let mut reply = [0u8; REPLY_BUF];
         transact(
             peer.r.as_fd(),
@@ -320,8 +411,13 @@ impl Peer {
             Until::Ack,
             &mut |g| {
                 if g.cmd() == IPCON_CMD_PAIR_START {
-                    if let Some(a) = AttrIter::find(g.attrs(), IPCON_A_TOKEN)? {
-                        token = Some(a.u64()?);
+                    for a in g.attr_iter() {
+                        let a = a?;
+                        match a.kind() {
+                            IPCON_A_TOKEN => token = Some(a.u64()?),
+                            IPCON_A_ID => id = Some(a.u64()?),
+                            _ => {}
+                        }
                     }
                 }
                 Ok(())
@@ -329,6 +425,7 @@ impl Peer {
         )
         .map_err(|e| map_error(Op::Other, e))?;
         let token = token.ok_or(Error::Protocol("PAIR_START reply without token"))?;
+        peer.id = id.ok_or(Error::Protocol("PAIR_START reply without the peer's id"))?;
 
         // PAIR on C: from now on C acts for R.
         peer.request(
@@ -348,6 +445,15 @@ impl Peer {
     /// peers send to, and the sender port stamped on its messages.
     pub fn port(&self) -> u32 {
         self.port
+    }
+
+    /// The peer's id: unique for the life of the network namespace and
+    /// never reused (unlike the port, which the kernel gives to a new
+    /// socket as soon as this one is closed). It is stamped on this peer's
+    /// messages ([`Sender::id`](crate::Sender::id)); others reach exactly
+    /// this peer with [`Target::Id`].
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The generic netlink family id of ipcon, as resolved at open time.
@@ -395,15 +501,29 @@ impl Peer {
         cmd: u8,
         build: impl FnOnce(&mut Builder<'_>) -> Result<(), Error>,
         data: &[u8],
-        mut on_reply: impl FnMut(GenlMsg<'_>) -> Result<(), Error>,
+        on_reply: impl FnMut(GenlMsg<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         if data.len() > IPCON_PAYLOAD_MAX {
             return Err(Error::PayloadTooLarge);
         }
-        let seq = self.next_seq();
         let mut hdr = [0u8; REQUEST_BUF];
+        self.request_in(&mut hdr, op, cmd, build, data, on_reply)
+    }
+
+    /// [`request`](Self::request) with the request header built in `hdr`
+    /// (the caller's buffer, for requests larger than a stack buffer).
+    fn request_in(
+        &mut self,
+        hdr: &mut [u8],
+        op: Op,
+        cmd: u8,
+        build: impl FnOnce(&mut Builder<'_>) -> Result<(), Error>,
+        data: &[u8],
+        mut on_reply: impl FnMut(GenlMsg<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let seq = self.next_seq();
         let mut b = Builder::genl(
-            &mut hdr,
+            hdr,
             self.family,
             NLM_F_REQUEST | NLM_F_ACK,
             seq,
@@ -428,6 +548,7 @@ impl Peer {
             Until::Ack,
             &mut on_reply,
         )
+        .map(|_| ())
         .map_err(|e| map_error(op, e))
     }
 
@@ -449,7 +570,10 @@ impl Peer {
     }
 
     /// Register a service under `name`; other peers can then send to it by
-    /// name. Errors: [`Error::NameTaken`], [`Error::InvalidName`].
+    /// name. Errors: [`Error::NameTaken`], [`Error::InvalidName`],
+    /// [`Error::Denied`] (the policy does not let this peer own `name`),
+    /// [`Error::LimitReached`] (this uid has registered as many services as
+    /// the module allows).
     ///
     /// A peer may own several services; they go away with it. The oldest
     /// one is stamped as the sender of its messages
@@ -489,8 +613,48 @@ impl Peer {
     /// # }
     /// ```
     pub fn resolve(&mut self, name: &str) -> Result<u32, Error> {
+        self.resolve_inner(name)?
+            .port
+            .ok_or(Error::Protocol("resolve reply without port"))
+    }
+
+    /// The peer providing service `name`: its port, id, uid and gid.
+    /// Errors: [`Error::NoSuchService`].
+    ///
+    /// The uid and gid are those of the credentials the owner's receive
+    /// socket was opened with, stamped by the kernel: a client can check
+    /// who runs a service before trusting it, and then send with
+    /// [`Target::Id`] to reach that very peer and never a successor.
+    ///
+    /// ```no_run
+    /// use ipcon::Target;
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = ipcon::Peer::open()?;
+    /// let owner = peer.resolve_owner("demo.echo")?;
+    /// if owner.uid == 0 {
+    ///     peer.send(Target::Id(owner.id), b"hello, root")?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn resolve_owner(&mut self, name: &str) -> Result<Owner, Error> {
+        match self.resolve_inner(name)? {
+            Resolved {
+                port: Some(port),
+                id: Some(id),
+                uid: Some(uid),
+                gid: Some(gid),
+            } => Ok(Owner { port, id, uid, gid }),
+            _ => Err(Error::Protocol(
+                "resolve reply without the owner's port, id, uid or gid",
+            )),
+        }
+    }
+
+    fn resolve_inner(&mut self, name: &str) -> Result<Resolved, Error> {
         validate(name)?;
-        let mut port = None;
+        let mut r = Resolved::default();
         self.request(
             Op::Service,
             IPCON_CMD_SRV_RESOLVE,
@@ -498,22 +662,32 @@ impl Peer {
             &[],
             |g| {
                 if g.cmd() == IPCON_CMD_SRV_RESOLVE {
-                    if let Some(a) = AttrIter::find(g.attrs(), IPCON_A_PORT)? {
-                        port = Some(a.u32()?);
+                    for a in g.attr_iter() {
+                        let a = a?;
+                        match a.kind() {
+                            IPCON_A_PORT => r.port = Some(a.u32()?),
+                            IPCON_A_ID => r.id = Some(a.u64()?),
+                            IPCON_A_UID => r.uid = Some(a.u32()?),
+                            IPCON_A_GID => r.gid = Some(a.u32()?),
+                            _ => {}
+                        }
                     }
                 }
                 Ok(())
             },
         )?;
-        port.ok_or(Error::Protocol("resolve reply without port"))
+        Ok(r)
     }
 
+    /// Run a dump, passing each entry to `on_entry`; returns whether the
+    /// kernel flagged it inconsistent (`NLM_F_DUMP_INTR`).
     fn dump(
         &mut self,
+        op: Op,
         cmd: u8,
         buf: &mut [u8],
         on_entry: &mut dyn FnMut(GenlMsg<'_>) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let seq = self.next_seq();
         let mut hdr = [0u8; REQUEST_BUF];
         let b = Builder::genl(
@@ -539,7 +713,7 @@ impl Peer {
                 on_entry(g)
             },
         )
-        .map_err(|e| map_error(Op::Other, e))
+        .map_err(|e| map_error(op, e))
     }
 
     /// List all services, calling `f` for each. `buf` receives the dump
@@ -551,7 +725,9 @@ impl Peer {
     /// # fn main() -> Result<(), ipcon::Error> {
     /// let mut peer = Peer::open()?;
     /// let mut buf = [0u8; DUMP_BUFFER_SIZE];
-    /// peer.services(&mut buf, |s| println!("{} on port {}", s.name, s.port))?;
+    /// peer.services(&mut buf, |s| {
+    ///     println!("{} on port {} (id {}, uid {})", s.name, s.port, s.id, s.uid)
+    /// })?;
     /// # Ok(())
     /// # }
     /// ```
@@ -560,28 +736,43 @@ impl Peer {
         buf: &mut [u8],
         mut f: impl FnMut(ServiceInfo<'_>),
     ) -> Result<(), Error> {
-        self.dump(IPCON_CMD_SRV_LIST, buf, &mut |g| {
-            let (mut name, mut port) = (None, None);
+        self.dump(Op::Other, IPCON_CMD_SRV_LIST, buf, &mut |g| {
+            let (mut name, mut port, mut id, mut uid, mut gid) = (None, None, None, None, None);
             for a in g.attr_iter() {
                 let a = a?;
                 match a.kind() {
                     IPCON_A_NAME => name = Some(a.str()?),
                     IPCON_A_PORT => port = Some(a.u32()?),
+                    IPCON_A_ID => id = Some(a.u64()?),
+                    IPCON_A_UID => uid = Some(a.u32()?),
+                    IPCON_A_GID => gid = Some(a.u32()?),
                     _ => {}
                 }
             }
-            match (name, port) {
-                (Some(name), Some(port)) => {
-                    f(ServiceInfo { name, port });
+            match (name, port, id, uid, gid) {
+                (Some(name), Some(port), Some(id), Some(uid), Some(gid)) => {
+                    f(ServiceInfo {
+                        name,
+                        port,
+                        id,
+                        uid,
+                        gid,
+                    });
                     Ok(())
                 }
-                _ => Err(Error::Protocol("service entry without name or port")),
+                _ => Err(Error::Protocol(
+                    "service entry without name, or the owner's port, id, uid or gid",
+                )),
             }
         })
+        .map(|_| ())
     }
 
     /// Register a group owned by this peer (only the owner publishes).
-    /// Errors: [`Error::NameTaken`], [`Error::InvalidName`].
+    /// Errors: [`Error::NameTaken`], [`Error::InvalidName`],
+    /// [`Error::Denied`] (the policy does not let this peer own `name`),
+    /// [`Error::LimitReached`] (groups of this uid, or with
+    /// [`GroupFlags::RETAIN`], its retained bytes on a later publish).
     pub fn register_group(&mut self, name: &str, flags: GroupFlags) -> Result<(), Error> {
         self.simple(Op::Group, IPCON_CMD_GRP_REG, name, flags.bits())
     }
@@ -593,7 +784,9 @@ impl Peer {
     }
 
     /// Join a group: its messages are then delivered to this peer.
-    /// Errors: [`Error::NoSuchGroup`], [`Error::AlreadyMember`].
+    /// Errors: [`Error::NoSuchGroup`], [`Error::AlreadyMember`],
+    /// [`Error::Denied`] (the policy does not let this peer join `name`),
+    /// [`Error::LimitReached`] (memberships of this uid).
     ///
     /// Membership ends with [`leave`](Self::leave), when the peer is
     /// closed, or when the owner removes the group (subscribers of events
@@ -631,7 +824,7 @@ impl Peer {
     /// let mut peer = Peer::open()?;
     /// let mut buf = vec![0u8; DUMP_BUFFER_SIZE];
     /// peer.groups(&mut buf, |g| {
-    ///     println!("{}: owner {}, {} members", g.name, g.owner, g.members)
+    ///     println!("{}: owner {} (uid {}), {} members", g.name, g.owner, g.owner_uid, g.members)
     /// })?;
     /// # Ok(())
     /// # }
@@ -641,35 +834,47 @@ impl Peer {
         buf: &mut [u8],
         mut f: impl FnMut(GroupInfo<'_>),
     ) -> Result<(), Error> {
-        self.dump(IPCON_CMD_GRP_LIST, buf, &mut |g| {
+        self.dump(Op::Other, IPCON_CMD_GRP_LIST, buf, &mut |g| {
             let (mut name, mut owner, mut members, mut flags) = (None, None, None, 0);
+            let (mut id, mut uid, mut gid) = (None, None, None);
             for a in g.attr_iter() {
                 let a = a?;
                 match a.kind() {
                     IPCON_A_NAME => name = Some(a.str()?),
                     IPCON_A_PORT => owner = Some(a.u32()?),
+                    IPCON_A_ID => id = Some(a.u64()?),
+                    IPCON_A_UID => uid = Some(a.u32()?),
+                    IPCON_A_GID => gid = Some(a.u32()?),
                     IPCON_A_COUNT => members = Some(a.u32()?),
                     IPCON_A_FLAGS => flags = a.u32()?,
                     _ => {}
                 }
             }
-            match (name, owner) {
-                (Some(name), Some(owner)) => {
+            match (name, owner, id, uid, gid) {
+                (Some(name), Some(owner), Some(owner_id), Some(owner_uid), Some(owner_gid)) => {
                     f(GroupInfo {
                         name,
                         owner,
+                        owner_id,
+                        owner_uid,
+                        owner_gid,
                         members: members.unwrap_or(0),
                         retain: flags & IPCON_GRP_F_RETAIN != 0,
                     });
                     Ok(())
                 }
-                _ => Err(Error::Protocol("group entry without name or owner")),
+                _ => Err(Error::Protocol(
+                    "group entry without name, or the owner's port, id, uid or gid",
+                )),
             }
         })
+        .map(|_| ())
     }
 
     /// Send `data` to the peer with port `port`.
-    /// Errors: [`Error::PeerGone`], [`Error::QueueFull`], [`Error::PayloadTooLarge`].
+    /// Errors: [`Error::PeerGone`], [`Error::QueueFull`], [`Error::PayloadTooLarge`],
+    /// [`Error::Denied`] (if that peer owns a service the policy does not
+    /// let this peer send to).
     ///
     /// The usual way to answer a request:
     ///
@@ -693,7 +898,8 @@ impl Peer {
     }
 
     /// Send `data` to the provider of service `name`.
-    /// Errors: [`Error::NoSuchService`], [`Error::QueueFull`], [`Error::PayloadTooLarge`].
+    /// Errors: [`Error::NoSuchService`], [`Error::QueueFull`], [`Error::PayloadTooLarge`],
+    /// [`Error::Denied`] (the policy does not let this peer send to `name`).
     ///
     /// ```no_run
     /// # fn main() -> Result<(), ipcon::Error> {
@@ -706,10 +912,36 @@ impl Peer {
         self.send(Target::Service(name), data)
     }
 
+    /// Send `data` to the peer with id `id` (see [`Peer::id`]): it reaches
+    /// that peer or fails with [`Error::PeerGone`] once it is gone, never a
+    /// newer peer that got the same port. Other errors: [`Error::QueueFull`],
+    /// [`Error::PayloadTooLarge`], [`Error::Denied`].
+    ///
+    /// ```no_run
+    /// use ipcon::{Message, Peer, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// peer.register_service("demo.echo")?;
+    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    /// loop {
+    ///     if let Message::Unicast(req) = peer.recv(&mut buf)? {
+    ///         // The reply goes to the requester, or nowhere.
+    ///         let _ = peer.send_to_id(req.sender.id, req.data);
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn send_to_id(&mut self, id: u64, data: &[u8]) -> Result<(), Error> {
+        self.send(Target::Id(id), data)
+    }
+
     /// Send `data` (at most [`IPCON_PAYLOAD_MAX`] bytes) to `target`. The
     /// payload is not copied: it is passed to the kernel as I/O slices.
     /// The call returns once the kernel has queued the message for the
-    /// destination (or refused it).
+    /// destination (or refused it: [`Error::Denied`] if the policy does not
+    /// let this peer send to the service, or to every service of the
+    /// destination peer).
     pub fn send(&mut self, target: Target<'_>, data: &[u8]) -> Result<(), Error> {
         self.send_inner(None, target, data)
     }
@@ -758,6 +990,7 @@ impl Peer {
                 match target {
                     Target::Port(port) => b.attr_u32(IPCON_A_PORT, port)?,
                     Target::Service(name) => b.attr_str(IPCON_A_NAME, name)?,
+                    Target::Id(id) => b.attr_u64(IPCON_A_ID, id)?,
                 }
                 if let Some(src) = src {
                     b.attr_str(IPCON_A_SRC_NAME, src)?;
@@ -774,7 +1007,8 @@ impl Peer {
     /// Members whose queue is full miss it and get a
     /// [`Lost`](crate::Lost) notice later.
     /// Errors: [`Error::NoSuchGroup`], [`Error::NotOwner`],
-    /// [`Error::PayloadTooLarge`].
+    /// [`Error::PayloadTooLarge`], [`Error::LimitReached`] (the retained
+    /// bytes of this uid), [`Error::Denied`].
     ///
     /// ```no_run
     /// use ipcon::{GroupFlags, Peer};
@@ -802,7 +1036,8 @@ impl Peer {
 
     /// Subscribe to kernel events (peers gone, services and groups added or
     /// removed), delivered as [`Message::Event`]. Errors:
-    /// [`Error::AlreadySubscribed`].
+    /// [`Error::AlreadySubscribed`], [`Error::LimitReached`] (event
+    /// subscriptions of this uid).
     ///
     /// ```no_run
     /// use ipcon::{EventKind, Message, Peer, RECV_BUFFER_SIZE};
@@ -842,6 +1077,138 @@ impl Peer {
             &[],
             |_| Ok(()),
         )
+    }
+
+    /// Replace the policy of this network namespace (needs
+    /// `CAP_NET_ADMIN`): `default` for names no rule matches, then `rules`
+    /// in order (rule 1 first). The request is built in `buf`, a buffer of
+    /// [`POLICY_BUFFER_SIZE`](policy::POLICY_BUFFER_SIZE) bytes always
+    /// suffices ([`policy::RULES_MAX`] rules); nothing is allocated.
+    ///
+    /// The kernel installs the whole policy at once or nothing, and then
+    /// removes the services, groups and memberships it denies (with the
+    /// usual removal events). Errors: [`Error::NotPermitted`] without
+    /// `CAP_NET_ADMIN`, [`Error::TooManyRules`], [`Error::InvalidPattern`]
+    /// (both checked before sending), [`Error::BufferTooSmall`],
+    /// `Error::Kernel(EINVAL)` for a rule the kernel refuses (a uid or gid
+    /// with no mapping in its user namespace).
+    ///
+    /// ```no_run
+    /// use ipcon::policy::{Action, Default, Rule, Who, POLICY_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = ipcon::Peer::open()?;
+    /// let rules = [
+    ///     Rule { action: Action::Own, pattern: "com.acme.camera", who: Who::Uid(1001) },
+    ///     Rule { action: Action::Send, pattern: "com.acme.camera", who: Who::Anyone },
+    /// ];
+    /// let mut buf = [0u8; POLICY_BUFFER_SIZE];
+    /// peer.set_policy(Default::Deny, &rules, &mut buf)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_policy(
+        &mut self,
+        default: policy::Default,
+        rules: &[Rule<'_>],
+        buf: &mut [u8],
+    ) -> Result<(), Error> {
+        if rules.len() > policy::RULES_MAX {
+            return Err(Error::TooManyRules);
+        }
+        for rule in rules {
+            rule.check()?;
+        }
+        self.request_in(
+            buf,
+            Op::Policy,
+            IPCON_CMD_POLICY_SET,
+            |b| {
+                b.attr_u32(IPCON_A_POLICY_DEFAULT, default.to_raw())?;
+                for rule in rules {
+                    crate::wire::policy::put_rule(b, rule)?;
+                }
+                Ok(())
+            },
+            &[],
+            |_| Ok(()),
+        )
+    }
+
+    /// Install `policy` (needs `CAP_NET_ADMIN` and feature `alloc`): the
+    /// convenience form of [`set_policy`](Self::set_policy), for a policy
+    /// read with [`Policy::parse`](policy::Policy::parse).
+    ///
+    /// ```no_run
+    /// use ipcon::policy::Policy;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let text = std::fs::read_to_string("/etc/ipcon/policy")?;
+    /// let policy = match Policy::parse(&text) {
+    ///     Ok(p) => p,
+    ///     Err(errors) => {
+    ///         for e in errors {
+    ///             eprintln!("/etc/ipcon/policy:{}: {}", e.line, e.what);
+    ///         }
+    ///         std::process::exit(1);
+    ///     }
+    /// };
+    /// ipcon::Peer::open()?.load_policy(&policy)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn load_policy(&mut self, policy: &policy::Policy) -> Result<(), Error> {
+        let rules: alloc::vec::Vec<Rule<'_>> = policy.rules().collect();
+        let len = crate::wire::policy::set_len(&rules);
+        let mut buf = alloc::vec![0u8; len];
+        self.set_policy(policy.default, &rules, &mut buf)
+    }
+
+    /// Read the policy of this network namespace (needs `CAP_NET_ADMIN`
+    /// and feature `alloc`). `buf` receives the dump datagrams: use
+    /// [`POLICY_BUFFER_SIZE`](policy::POLICY_BUFFER_SIZE) bytes (smaller
+    /// buffers may fail with [`Error::Truncated`]). If the policy is
+    /// replaced while it is read, the dump is read again.
+    /// Errors: [`Error::NotPermitted`].
+    ///
+    /// ```no_run
+    /// use ipcon::policy::POLICY_BUFFER_SIZE;
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = ipcon::Peer::open()?;
+    /// let mut buf = vec![0u8; POLICY_BUFFER_SIZE];
+    /// print!("{}", peer.policy(&mut buf)?); // the policy file format
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn policy(&mut self, buf: &mut [u8]) -> Result<policy::Policy, Error> {
+        use crate::wire::policy::{DumpProblem, DumpReader};
+        let mut why = "";
+        for _ in 0..POLICY_READ_TRIES {
+            let mut reader = DumpReader::default();
+            let interrupted = self.dump(Op::Policy, IPCON_CMD_POLICY_GET, buf, &mut |g| {
+                reader.push(g);
+                Ok(())
+            })?;
+            if interrupted {
+                reader.interrupted();
+            }
+            match reader.finish() {
+                Ok(policy) => return Ok(policy),
+                Err(DumpProblem::Again(w)) => why = w,
+                Err(DumpProblem::Fail(e)) => return Err(e),
+            }
+        }
+        Err(Error::Protocol(why))
+    }
+
+    /// Go back to the policy of a freshly loaded module: `default allow`,
+    /// no rules (needs `CAP_NET_ADMIN`). Errors: [`Error::NotPermitted`].
+    pub fn clear_policy(&mut self) -> Result<(), Error> {
+        let mut buf = [0u8; REQUEST_BUF];
+        self.set_policy(policy::Default::Allow, &[], &mut buf)
     }
 
     /// Wait for the next delivery and parse it into `buf` (use
@@ -1002,6 +1369,8 @@ impl AsFd for Peer {
 
 /// Read `fd` until the reply sequence for `seq` ends (`until`), passing
 /// messages of type `kind` with that sequence number to `on_reply`.
+/// Returns whether a message of the sequence (the final `NLMSG_DONE`
+/// included) carried `NLM_F_DUMP_INTR`: the dumped data changed meanwhile.
 /// Messages with other sequence numbers are stale (answers to an earlier,
 /// interrupted request) and skipped; datagrams not from the kernel are
 /// counted in `dropped` and skipped. An error ack gives `Error::Kernel`.
@@ -1013,7 +1382,8 @@ fn transact(
     kind: u16,
     until: Until,
     on_reply: &mut dyn FnMut(GenlMsg<'_>) -> Result<(), Error>,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
+    let mut interrupted = false;
     loop {
         let got = sys::recv(fd, buf, false).map_err(Error::Io)?;
         if got.src != 0 {
@@ -1030,7 +1400,7 @@ fn transact(
                 get_u32(data, NLMSG_HDRLEN),
             ) {
                 (Some(NLMSG_ERROR), Some(s), Some(code)) if s == seq => {
-                    return ack_result(code as i32)
+                    return ack_result(code as i32).map(|()| interrupted)
                 }
                 (_, Some(s), _) if s != seq => continue,
                 _ if until == Until::Done => return Err(Error::Truncated { len: got.full }),
@@ -1042,12 +1412,17 @@ fn transact(
             if msg.seq() != seq {
                 continue;
             }
+            interrupted |= msg.flags() & NLM_F_DUMP_INTR != 0;
             match msg.kind() {
-                NLMSG_ERROR => return ack_result(msg.error_code()?),
+                NLMSG_ERROR => return ack_result(msg.error_code()?).map(|()| interrupted),
                 NLMSG_DONE if until == Until::Done => {
                     // The payload, if any, is the dump's final status.
                     let code = msg.error_code().unwrap_or(0);
-                    return if code < 0 { ack_result(code) } else { Ok(()) };
+                    return if code < 0 {
+                        ack_result(code).map(|()| interrupted)
+                    } else {
+                        Ok(interrupted)
+                    };
                 }
                 NLMSG_NOOP => {}
                 k if k == kind => on_reply(GenlMsg::new_checked(msg)?)?,
@@ -1093,7 +1468,7 @@ fn lookup_family(
     match res {
         Err(Error::Kernel(Errno::NOENT)) => Err(Error::NotLoaded),
         Err(e) => Err(e),
-        Ok(()) => family.ok_or(Error::Protocol("nlctrl sent no family")),
+        Ok(_) => family.ok_or(Error::Protocol("nlctrl sent no family")),
     }
 }
 
@@ -1189,6 +1564,19 @@ mod tests {
             map_error(Op::Other, Error::Io(Errno::NOENT)),
             Error::Io(Errno::NOENT)
         );
+        // The policy and the limits.
+        for op in [Op::Service, Op::Group, Op::Join, Op::Send, Op::Publish] {
+            assert_eq!(map_error(op, k(Errno::ACCESS)), Error::Denied, "{op:?}");
+        }
+        // Pairing: a token mismatch stays an errno.
+        assert_eq!(map_error(Op::Other, k(Errno::ACCESS)), k(Errno::ACCESS));
+        assert_eq!(map_error(Op::Policy, k(Errno::PERM)), Error::NotPermitted);
+        assert_eq!(map_error(Op::Policy, k(Errno::TOOBIG)), Error::TooManyRules);
+        assert_eq!(map_error(Op::Policy, k(Errno::INVAL)), k(Errno::INVAL));
+        assert_eq!(map_error(Op::Service, k(Errno::PERM)), Error::NotOwner);
+        for op in [Op::Service, Op::Group, Op::Join, Op::Subscribe, Op::Publish] {
+            assert_eq!(map_error(op, k(Errno::DQUOT)), Error::LimitReached);
+        }
         assert_eq!(ack_result(-2), Err(Error::Kernel(Errno::NOENT)));
         assert_eq!(ack_result(0), Ok(()));
     }

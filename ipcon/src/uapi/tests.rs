@@ -246,7 +246,7 @@ fn rust_constants_match_the_c_header() {
         "suspiciously few constants parsed: {ints:?}"
     );
 
-    let rust: BTreeMap<&str, u64> = super::ALL.iter().copied().collect();
+    let rust: BTreeMap<&str, u64> = super::ALL.iter().map(|&(n, v, _)| (n, v)).collect();
     assert_eq!(rust.len(), super::ALL.len(), "duplicate Rust constant");
     let mut problems = Vec::new();
     for (name, value) in &ints {
@@ -276,6 +276,55 @@ fn rust_constants_match_the_c_header() {
         problems.join("\n")
     );
     println!("{} header constants checked", ints.len());
+}
+
+/// The Rust type of each constant follows from the field it fills: a
+/// command is the genetlink `cmd` byte, an attribute type (top level or
+/// nested in a rule) the `u16` `nla_type`, everything carried in an
+/// attribute a `u32`, and sizes are `usize`.
+#[test]
+fn constant_types_follow_their_wire_field() {
+    let want = |name: &str| -> &str {
+        let bare = name.trim_start_matches('_');
+        if bare == "IPCON_GENL_VERSION" || bare.starts_with("IPCON_CMD_") {
+            "u8"
+        } else if bare.starts_with("IPCON_A_") || bare.starts_with("IPCON_RULE_A_") {
+            "u16"
+        } else if matches!(
+            bare,
+            "IPCON_NAME_MAX" | "IPCON_PAYLOAD_MAX" | "IPCON_CHUNK_MAX" | "IPCON_POLICY_RULES_MAX"
+        ) {
+            "usize"
+        } else {
+            "u32"
+        }
+    };
+    let wrong: Vec<String> = super::ALL
+        .iter()
+        .filter(|&&(name, _, ty)| ty != want(name))
+        .map(|&(name, _, ty)| format!("{name} is {ty}, expected {}", want(name)))
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // Every policy default, action and rule attribute is mirrored.
+    for name in [
+        "IPCON_POLICY_ALLOW",
+        "IPCON_POLICY_DENY",
+        "IPCON_ACT_OWN",
+        "IPCON_ACT_SEND",
+        "IPCON_ACT_JOIN",
+        "IPCON_RULE_A_ACTION",
+        "IPCON_RULE_A_PATTERN",
+        "IPCON_RULE_A_UID",
+        "IPCON_RULE_A_GID",
+        "IPCON_A_ID",
+        "IPCON_A_SRC_ID",
+        "IPCON_A_POLICY_DEFAULT",
+        "IPCON_A_RULE",
+        "IPCON_CMD_POLICY_SET",
+        "IPCON_CMD_POLICY_GET",
+    ] {
+        assert!(super::ALL.iter().any(|&(n, _, _)| n == name), "{name}");
+    }
 }
 
 #[test]

@@ -59,13 +59,23 @@ impl<'a> Attr<'a> {
         Ok(u16::from_ne_bytes(b))
     }
 
-    /// The payload as a host-endian `u64`; it must be exactly 8 bytes.
+    /// The payload as a host-endian `u64`; it must be exactly 8 bytes
+    /// (it need not be 8-byte aligned in the buffer).
     pub fn u64(&self) -> Result<u64, Error> {
-        let b: [u8; 8] = self
-            .payload
+        Self::u64_of(self.payload)
+    }
+
+    pub(crate) fn u64_of(payload: &[u8]) -> Result<u64, Error> {
+        let b: [u8; 8] = payload
             .try_into()
             .map_err(|_| Error::Protocol("u64 attribute of wrong length"))?;
         Ok(u64::from_ne_bytes(b))
+    }
+
+    /// The attributes nested in this one (for [`NLA_F_NESTED`] attributes
+    /// such as [`IPCON_A_RULE`](crate::uapi::IPCON_A_RULE)).
+    pub fn nested(&self) -> AttrIter<'a> {
+        AttrIter::new(self.payload)
     }
 
     /// The payload as a NUL-terminated UTF-8 string (without the NUL).

@@ -10,11 +10,19 @@
 //! attribute header, and [`data_padding`] the padding after the last chunk.
 
 use super::align;
-use super::attr::NLA_HDRLEN;
+use super::attr::{NLA_F_NESTED, NLA_HDRLEN};
 use super::genl::GENL_HDRLEN;
 use super::netlink::{write_header, NLMSG_HDRLEN};
 use crate::uapi::{IPCON_A_DATA, IPCON_A_PAD, IPCON_CHUNK_MAX};
 use crate::Error;
+
+/// An open nested attribute (from [`Builder::nest_start`]), to be closed
+/// with [`Builder::nest_end`].
+#[derive(Debug)]
+#[must_use = "a nested attribute must be closed with Builder::nest_end"]
+pub struct Nest {
+    start: usize,
+}
 
 /// A netlink message under construction in a byte buffer.
 #[derive(Debug)]
@@ -122,6 +130,46 @@ impl<'a> Builder<'a> {
     /// Append a NUL-terminated string attribute.
     pub fn attr_str(&mut self, kind: u16, value: &str) -> Result<(), Error> {
         self.attr_parts(kind, &[value.as_bytes(), &[0]])
+    }
+
+    /// Open a nested attribute of type `kind` (sent with [`NLA_F_NESTED`]):
+    /// the attributes appended until [`nest_end`](Self::nest_end) are its
+    /// payload.
+    ///
+    /// ```
+    /// use ipcon::uapi::*;
+    /// use ipcon::wire::builder::Builder;
+    ///
+    /// let mut buf = [0u8; 64];
+    /// let mut b = Builder::new(&mut buf, 0x1f, 0, 1)?;
+    /// let rule = b.nest_start(IPCON_A_RULE)?;
+    /// b.attr_u32(IPCON_RULE_A_ACTION, IPCON_ACT_OWN)?;
+    /// b.nest_end(rule)?;
+    /// assert_eq!(b.finish()?.len(), 16 + 4 + 8);
+    /// # Ok::<(), ipcon::Error>(())
+    /// ```
+    pub fn nest_start(&mut self, kind: u16) -> Result<Nest, Error> {
+        let start = self.len;
+        // The length is written by nest_end.
+        self.put(&[0, 0])?;
+        self.put(&(kind | NLA_F_NESTED).to_ne_bytes())?;
+        Ok(Nest { start })
+    }
+
+    /// Close a nested attribute opened with [`nest_start`](Self::nest_start):
+    /// write its length. Fails with [`Error::BufferTooSmall`] if the nest
+    /// grew beyond the 65535 bytes an attribute can hold.
+    pub fn nest_end(&mut self, nest: Nest) -> Result<(), Error> {
+        let len = self
+            .len
+            .checked_sub(nest.start)
+            .ok_or(Error::BufferTooSmall)?;
+        let len = u16::try_from(len).map_err(|_| Error::BufferTooSmall)?;
+        self.buf
+            .get_mut(nest.start..nest.start + 2)
+            .ok_or(Error::BufferTooSmall)?
+            .copy_from_slice(&len.to_ne_bytes());
+        Ok(())
     }
 
     /// Append `payload` as [`IPCON_A_DATA`] chunks of at most

@@ -28,15 +28,25 @@ pub enum Message<'a> {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Sender<'a> {
     /// The sending peer's port (reply with [`Target::Port`](crate::Target::Port)).
+    /// A port is reused as soon as its socket is closed; [`id`](Self::id)
+    /// is not.
     pub port: u32,
+    /// The sending peer's id, unique for the life of the network namespace
+    /// and never reused: reply with [`Target::Id`](crate::Target::Id) to be
+    /// sure to reach this peer and no newcomer on the same port.
+    pub id: u64,
     /// The sender's service: the one it named when sending, or else its
     /// oldest service; `None` if it has none.
     pub service: Option<&'a str>,
-    /// Effective user id of the sender.
+    /// Effective user id of the sender: of the credentials its receive
+    /// socket was opened with (not of whichever task writes to its
+    /// sockets), in the user namespace owning the network namespace.
     pub uid: u32,
-    /// Effective group id of the sender.
+    /// Effective group id of the sender, like [`uid`](Self::uid).
     pub gid: u32,
-    /// Process (thread group) id of the sender, in its own pid namespace.
+    /// Process (thread group) id of the process that created the sending
+    /// peer, as seen from the pid namespace of the process that created
+    /// the receiving peer; 0 if it has no number there.
     pub pid: u32,
 }
 
@@ -152,6 +162,12 @@ pub struct Event<'a> {
     /// The peer concerned: the peer that is gone, or the owner of the
     /// service or group.
     pub port: u32,
+    /// The id of the peer concerned (never reused, unlike the port).
+    pub id: u64,
+    /// Effective user id of the peer concerned (the owner of the name).
+    pub uid: u32,
+    /// Effective group id of the peer concerned (the owner of the name).
+    pub gid: u32,
     /// The service or group name (`None` for [`EventKind::PeerGone`]).
     pub name: Option<&'a str>,
 }
@@ -190,6 +206,8 @@ struct Fields {
     event: Option<u32>,
     port: Option<u32>,
     count: Option<u32>,
+    id: Option<u64>,
+    src_id: Option<u64>,
 }
 
 impl<'a> Message<'a> {
@@ -200,6 +218,11 @@ impl<'a> Message<'a> {
     /// compacted in place (the buffer is modified) so that the payload is one
     /// contiguous slice. Never panics; malformed input gives
     /// [`Error::Protocol`].
+    ///
+    /// Attributes this version of the crate does not know (and
+    /// [`IPCON_A_PAD`]) are skipped. Mandatory: for messages the sender's
+    /// port, id, uid, gid and pid; for events the kind and the port, id,
+    /// uid and gid of the peer concerned; for lost notices the count.
     pub fn parse(buf: &'a mut [u8], family: u16) -> Result<Self, Error> {
         let (len, cmd) = {
             let nl = NlMsg::new_checked(buf)?;
@@ -283,7 +306,16 @@ impl<'a> Message<'a> {
                     };
                     *slot = Some(v);
                 }
-                _ => {} // unknown or unused attribute: skipped
+                IPCON_A_ID | IPCON_A_SRC_ID => {
+                    let v = Attr::u64_of(&msg[start..end])?;
+                    if kind == IPCON_A_ID {
+                        f.id = Some(v);
+                    } else {
+                        f.src_id = Some(v);
+                    }
+                }
+                // IPCON_A_PAD, and attributes unknown or unused here.
+                _ => {}
             }
             pos = next;
         }
@@ -308,9 +340,10 @@ impl<'a> Message<'a> {
         };
         let name = string(f.name)?;
         let sender = || -> Result<Sender<'a>, Error> {
-            match (f.src_port, f.uid, f.gid, f.pid) {
-                (Some(port), Some(uid), Some(gid), Some(pid)) => Ok(Sender {
+            match (f.src_port, f.src_id, f.uid, f.gid, f.pid) {
+                (Some(port), Some(id), Some(uid), Some(gid), Some(pid)) => Ok(Sender {
                     port,
+                    id,
                     service: string(f.src_name)?,
                     uid,
                     gid,
@@ -331,13 +364,16 @@ impl<'a> Message<'a> {
                 retained: f.flags.unwrap_or(0) & IPCON_MSG_F_RETAINED != 0,
                 data: payload,
             }),
-            IPCON_CMD_EVENT => match (f.event, f.port) {
-                (Some(ev), Some(port)) => Message::Event(Event {
+            IPCON_CMD_EVENT => match (f.event, f.port, f.id, f.uid, f.gid) {
+                (Some(ev), Some(port), Some(id), Some(uid), Some(gid)) => Message::Event(Event {
                     kind: EventKind::from_raw(ev),
                     port,
+                    id,
+                    uid,
+                    gid,
                     name,
                 }),
-                _ => return Err(Error::Protocol("event without kind or port")),
+                _ => return Err(Error::Protocol("event without kind, port, id, uid or gid")),
             },
             _ => Message::Lost(Lost {
                 group: name,

@@ -9,13 +9,15 @@
 //! * [`attr`]: the attribute iterator and typed getters,
 //! * [`genl`]: the genetlink header and the nlctrl family lookup,
 //! * [`builder`]: building requests into a caller buffer,
-//! * [`message`]: parsing deliveries into [`Message`](crate::Message) views.
+//! * [`message`]: parsing deliveries into [`Message`](crate::Message) views,
+//! * [`policy`]: the policy request and the policy dump.
 
 pub mod attr;
 pub mod builder;
 pub mod genl;
 pub mod message;
 pub mod netlink;
+pub mod policy;
 
 /// Round `len` up to the 4-byte netlink alignment.
 #[inline]

@@ -22,6 +22,9 @@ pub const NLM_F_REQUEST: u16 = 0x1;
 pub const NLM_F_MULTI: u16 = 0x2;
 /// Flag: request an acknowledgement.
 pub const NLM_F_ACK: u16 = 0x4;
+/// Flag on a dump message: the dumped data changed while the dump was
+/// being built; what was received may be inconsistent (read it again).
+pub const NLM_F_DUMP_INTR: u16 = 0x10;
 /// Flag: dump request (`NLM_F_ROOT | NLM_F_MATCH`).
 pub const NLM_F_DUMP: u16 = 0x300;
 

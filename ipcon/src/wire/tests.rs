@@ -12,6 +12,7 @@ use super::genl::{
     parse_family_id, GenlMsg, CTRL_ATTR_FAMILY_ID, CTRL_CMD_NEWFAMILY, GENL_ID_CTRL,
 };
 use super::netlink::{NlMsg, NlMsgIter, NLMSG_ERROR};
+use crate::policy::{Action, Rule, Who};
 use crate::uapi::*;
 use crate::{Error, EventKind, Message};
 
@@ -27,11 +28,22 @@ fn build(cmd: u8, attrs: impl FnOnce(&mut Builder<'_>)) -> Vec<u8> {
     buf
 }
 
+/// The sender stamp as the module writes it (the id after the pid, with
+/// a PAD attribute if its value would not be 8-byte aligned).
 fn sender_attrs(b: &mut Builder<'_>) {
     b.attr_u32(IPCON_A_SRC_PORT, 4242).unwrap();
     b.attr_u32(IPCON_A_UID, 1000).unwrap();
     b.attr_u32(IPCON_A_GID, 100).unwrap();
     b.attr_u32(IPCON_A_PID, 77).unwrap();
+    b.attr_u64(IPCON_A_SRC_ID, 0x1_0000_0007).unwrap();
+}
+
+/// The subject of an event: port, id, uid, gid.
+fn subject_attrs(b: &mut Builder<'_>, port: u32) {
+    b.attr_u32(IPCON_A_PORT, port).unwrap();
+    b.attr_u64(IPCON_A_ID, 99).unwrap();
+    b.attr_u32(IPCON_A_UID, 1001).unwrap();
+    b.attr_u32(IPCON_A_GID, 300).unwrap();
 }
 
 fn pattern(len: usize) -> Vec<u8> {
@@ -49,6 +61,7 @@ fn unicast_round_trip() {
     match Message::parse(&mut m, FAMILY).unwrap() {
         Message::Unicast(u) => {
             assert_eq!(u.sender.port, 4242);
+            assert_eq!(u.sender.id, 0x1_0000_0007);
             assert_eq!(u.sender.service, Some("demo.client"));
             assert_eq!((u.sender.uid, u.sender.gid, u.sender.pid), (1000, 100, 77));
             assert_eq!(u.service, Some("demo.echo"));
@@ -84,6 +97,7 @@ fn group_round_trip() {
             Message::Group(g) => {
                 assert_eq!(g.group, "demo.temperature");
                 assert_eq!(g.sender.port, 4242);
+                assert_eq!(g.sender.id, 0x1_0000_0007);
                 assert_eq!(g.retained, retained);
                 assert_eq!(g.data, b"21.5");
             }
@@ -117,7 +131,7 @@ fn event_round_trip() {
         assert!(shown.starts_with(kind.name()));
         let mut m = build(IPCON_CMD_EVENT, |b| {
             b.attr_u32(IPCON_A_EVENT, raw).unwrap();
-            b.attr_u32(IPCON_A_PORT, 31337).unwrap();
+            subject_attrs(b, 31337);
             if let Some(n) = name {
                 b.attr_str(IPCON_A_NAME, n).unwrap();
             }
@@ -126,10 +140,62 @@ fn event_round_trip() {
             Message::Event(e) => {
                 assert_eq!(e.kind, kind);
                 assert_eq!(e.port, 31337);
+                assert_eq!((e.id, e.uid, e.gid), (99, 1001, 300));
                 assert_eq!(e.name, name);
             }
             other => panic!("{other:?}"),
         }
+    }
+}
+
+#[test]
+fn events_need_the_subject_identity() {
+    // Each of port, id, uid, gid missing in turn: a protocol error.
+    for skip in [IPCON_A_PORT, IPCON_A_ID, IPCON_A_UID, IPCON_A_GID] {
+        let mut m = build(IPCON_CMD_EVENT, |b| {
+            b.attr_u32(IPCON_A_EVENT, IPCON_EV_SRV_ADDED).unwrap();
+            for (kind, v) in [(IPCON_A_PORT, 1), (IPCON_A_UID, 2), (IPCON_A_GID, 3)] {
+                if kind != skip {
+                    b.attr_u32(kind, v).unwrap();
+                }
+            }
+            if skip != IPCON_A_ID {
+                b.attr_u64(IPCON_A_ID, 4).unwrap();
+            }
+            b.attr_str(IPCON_A_NAME, "x").unwrap();
+        });
+        protocol_error(Message::parse(&mut m, FAMILY));
+    }
+}
+
+#[test]
+fn ids_are_u64_wherever_they_are_aligned() {
+    // With and without PAD before the id, and an id that a 32-bit value
+    // could not hold.
+    for pad_first in [false, true] {
+        let mut m = build(IPCON_CMD_MSG, |b| {
+            if pad_first {
+                b.attr_u32(IPCON_A_FLAGS, 0).unwrap();
+            }
+            sender_attrs(b);
+            b.attr(IPCON_A_PAD, &[]).unwrap();
+            b.data(b"x").unwrap();
+        });
+        match Message::parse(&mut m, FAMILY).unwrap() {
+            Message::Unicast(u) => assert_eq!(u.sender.id, 0x1_0000_0007),
+            other => panic!("{other:?}"),
+        }
+    }
+    let mut m = build(IPCON_CMD_MSG, |b| {
+        b.attr_u32(IPCON_A_SRC_PORT, 1).unwrap();
+        b.attr_u32(IPCON_A_UID, 0).unwrap();
+        b.attr_u32(IPCON_A_GID, 0).unwrap();
+        b.attr_u32(IPCON_A_PID, 0).unwrap();
+        b.attr_u64(IPCON_A_SRC_ID, u64::MAX).unwrap();
+    });
+    match Message::parse(&mut m, FAMILY).unwrap() {
+        Message::Unicast(u) => assert_eq!(u.sender.id, u64::MAX),
+        other => panic!("{other:?}"),
     }
 }
 
@@ -281,8 +347,25 @@ fn malformed_attributes() {
             FAMILY,
         ));
     }
+    // u64 attribute of wrong length
+    for bad in [&[][..], &[1, 2, 3, 4][..], &[0; 9][..], &[0; 16][..]] {
+        for kind in [IPCON_A_SRC_ID, IPCON_A_ID] {
+            protocol_error(Message::parse(
+                &mut base(&|b| b.attr(kind, bad).unwrap()),
+                FAMILY,
+            ));
+        }
+    }
     // missing mandatory sender attribute
     let mut m = build(IPCON_CMD_MSG, |b| b.attr_u32(IPCON_A_SRC_PORT, 1).unwrap());
+    protocol_error(Message::parse(&mut m, FAMILY));
+    // a stamp without the sender id (a module older than the crate)
+    let mut m = build(IPCON_CMD_MSG, |b| {
+        b.attr_u32(IPCON_A_SRC_PORT, 4242).unwrap();
+        b.attr_u32(IPCON_A_UID, 1000).unwrap();
+        b.attr_u32(IPCON_A_GID, 100).unwrap();
+        b.attr_u32(IPCON_A_PID, 77).unwrap();
+    });
     protocol_error(Message::parse(&mut m, FAMILY));
     // nla_len < 4, and nla_len overrunning the message
     let good = base(&|b| b.data(b"xyz").unwrap());
@@ -428,8 +511,13 @@ fn exercise(buf: &mut [u8]) {
         let _ = m.error_code();
         if let Ok(g) = GenlMsg::new_checked(m) {
             let _ = parse_family_id(g);
+            let _ = super::policy::parse_entry(g);
             for a in g.attr_iter().flatten() {
                 let _ = (a.u32(), a.u64(), a.str());
+                let _ = super::policy::parse_rule(a.payload());
+                for n in a.nested().flatten() {
+                    let _ = (n.u32(), n.str());
+                }
             }
         }
     }
@@ -455,10 +543,25 @@ fn fuzz_parser_never_panics() {
         }),
         build(IPCON_CMD_EVENT, |b| {
             b.attr_u32(IPCON_A_EVENT, 3).unwrap();
-            b.attr_u32(IPCON_A_PORT, 3).unwrap();
+            subject_attrs(b, 3);
             b.attr_str(IPCON_A_NAME, "x").unwrap();
         }),
         build(IPCON_CMD_LOST, |b| b.attr_u32(IPCON_A_COUNT, 2).unwrap()),
+        build(IPCON_CMD_POLICY_GET, |b| {
+            b.attr_u32(IPCON_A_POLICY_DEFAULT, 1).unwrap();
+            b.attr_u32(IPCON_A_COUNT, 1).unwrap();
+        }),
+        build(IPCON_CMD_POLICY_GET, |b| {
+            super::policy::put_rule(
+                b,
+                &Rule {
+                    action: Action::Join,
+                    pattern: "a.*",
+                    who: Who::Uid(5),
+                },
+            )
+            .unwrap();
+        }),
     ];
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut parsed = 0;
@@ -516,4 +619,205 @@ fn public_types_implement_defmt_format() {
     is_format::<crate::JoinFlags>();
     is_format::<crate::ServiceInfo<'static>>();
     is_format::<crate::GroupInfo<'static>>();
+}
+
+fn genl(m: &[u8]) -> GenlMsg<'_> {
+    GenlMsg::new_checked(NlMsg::new_checked(m).unwrap()).unwrap()
+}
+
+#[cfg(feature = "alloc")]
+fn policy_rule(pattern: &str, who: Who) -> Vec<u8> {
+    build(IPCON_CMD_POLICY_GET, |b| {
+        super::policy::put_rule(
+            b,
+            &Rule {
+                action: Action::Own,
+                pattern,
+                who,
+            },
+        )
+        .unwrap()
+    })
+}
+
+#[cfg(feature = "alloc")]
+fn policy_head(default: u32, count: u32) -> Vec<u8> {
+    build(IPCON_CMD_POLICY_GET, |b| {
+        b.attr_u32(IPCON_A_POLICY_DEFAULT, default).unwrap();
+        b.attr_u32(IPCON_A_COUNT, count).unwrap();
+    })
+}
+
+#[test]
+fn malformed_policy_entries() {
+    use super::policy::parse_entry;
+    let entry = |attrs: &dyn Fn(&mut Builder<'_>)| {
+        let m = build(IPCON_CMD_POLICY_GET, attrs);
+        parse_entry(genl(&m)).map(|_| ())
+    };
+    let nest = |b: &mut Builder<'_>, inner: &dyn Fn(&mut Builder<'_>)| {
+        let n = b.nest_start(IPCON_A_RULE).unwrap();
+        inner(b);
+        b.nest_end(n).unwrap();
+    };
+    let action = |b: &mut Builder<'_>, a: u32| b.attr_u32(IPCON_RULE_A_ACTION, a).unwrap();
+    let pattern = |b: &mut Builder<'_>| b.attr_str(IPCON_RULE_A_PATTERN, "x").unwrap();
+    assert_eq!(
+        entry(&|b| nest(b, &|b| {
+            action(b, IPCON_ACT_OWN);
+            pattern(b)
+        })),
+        Ok(())
+    );
+    // nothing, a default without count, a count alone, an unknown default
+    protocol_error(entry(&|_| {}));
+    protocol_error(entry(&|b| b.attr_u32(IPCON_A_POLICY_DEFAULT, 0).unwrap()));
+    protocol_error(entry(&|b| b.attr_u32(IPCON_A_COUNT, 0).unwrap()));
+    protocol_error(entry(&|b| {
+        b.attr_u32(IPCON_A_POLICY_DEFAULT, 2).unwrap();
+        b.attr_u32(IPCON_A_COUNT, 0).unwrap();
+    }));
+    // a rule with a default, two rules
+    protocol_error(entry(&|b| {
+        b.attr_u32(IPCON_A_POLICY_DEFAULT, 0).unwrap();
+        nest(b, &|b| {
+            action(b, 1);
+            pattern(b)
+        });
+    }));
+    protocol_error(entry(&|b| {
+        for _ in 0..2 {
+            nest(b, &|b| {
+                action(b, 1);
+                pattern(b)
+            });
+        }
+    }));
+    // rules: no action, unknown action, no pattern, bad pattern string,
+    // uid and gid, a u32 of wrong length, a truncated nested attribute
+    protocol_error(entry(&|b| nest(b, &|b| pattern(b))));
+    for bad in [0, 4, u32::MAX] {
+        protocol_error(entry(&|b| {
+            nest(b, &|b| {
+                action(b, bad);
+                pattern(b)
+            })
+        }));
+    }
+    protocol_error(entry(&|b| nest(b, &|b| action(b, 1))));
+    protocol_error(entry(&|b| {
+        nest(b, &|b| {
+            action(b, 1);
+            b.attr(IPCON_RULE_A_PATTERN, b"no nul").unwrap();
+        })
+    }));
+    protocol_error(entry(&|b| {
+        nest(b, &|b| {
+            action(b, 1);
+            pattern(b);
+            b.attr_u32(IPCON_RULE_A_UID, 1).unwrap();
+            b.attr_u32(IPCON_RULE_A_GID, 1).unwrap();
+        })
+    }));
+    protocol_error(entry(&|b| {
+        nest(b, &|b| {
+            action(b, 1);
+            pattern(b);
+            b.attr(IPCON_RULE_A_UID, &[1, 2]).unwrap();
+        })
+    }));
+    protocol_error(entry(&|b| b.attr(IPCON_A_RULE, &[9, 0, 1, 0]).unwrap()));
+}
+
+#[cfg(feature = "alloc")]
+#[test]
+fn policy_dump_assembly() {
+    use super::netlink::NLM_F_DUMP_INTR;
+    use super::policy::{DumpProblem, DumpReader};
+    use crate::policy::Default;
+
+    let read = |msgs: &[Vec<u8>]| {
+        let mut r = DumpReader::default();
+        for m in msgs {
+            r.push(genl(m));
+        }
+        r.finish()
+    };
+    let head = policy_head(IPCON_POLICY_DENY, 2);
+    let r1 = policy_rule("a", Who::Uid(1));
+    let r2 = policy_rule("b*", Who::Anyone);
+    let p = read(&[head.clone(), r1.clone(), r2.clone()]).unwrap();
+    assert_eq!(p.default, Default::Deny);
+    assert_eq!(p.to_string(), "default deny\nown a uid 1\nown b* anyone\n");
+    let empty = read(&[policy_head(IPCON_POLICY_ALLOW, 0)]).unwrap();
+    assert_eq!(empty, crate::policy::Policy::default());
+
+    // Count mismatches: read again.
+    for msgs in [
+        vec![head.clone(), r1.clone()],
+        vec![head.clone(), r1.clone(), r2.clone(), r2.clone()],
+    ] {
+        assert!(matches!(read(&msgs), Err(DumpProblem::Again(_))));
+    }
+    // NLM_F_DUMP_INTR on any message: read again, even if it looks whole.
+    for at in 0..3 {
+        let mut msgs = vec![head.clone(), r1.clone(), r2.clone()];
+        let flags = u16::from_ne_bytes([msgs[at][6], msgs[at][7]]) | NLM_F_DUMP_INTR;
+        msgs[at][6..8].copy_from_slice(&flags.to_ne_bytes());
+        assert!(matches!(read(&msgs), Err(DumpProblem::Again(_))), "{at}");
+    }
+    // ... or on the final NLMSG_DONE, which the reader is told about.
+    let mut r = DumpReader::default();
+    for m in [&head, &r1, &r2] {
+        r.push(genl(m));
+    }
+    r.interrupted();
+    assert!(matches!(r.finish(), Err(DumpProblem::Again(_))));
+    // Malformed: no first message, a rule first, two first messages, a
+    // bad rule.
+    let bad_rule = build(IPCON_CMD_POLICY_GET, |b| {
+        let n = b.nest_start(IPCON_A_RULE).unwrap();
+        b.attr_u32(IPCON_RULE_A_ACTION, 9).unwrap();
+        b.nest_end(n).unwrap();
+    });
+    for msgs in [
+        vec![],
+        vec![r1.clone(), head.clone(), r2.clone()],
+        vec![head.clone(), head.clone(), r1.clone(), r2.clone()],
+        vec![head.clone(), r1.clone(), bad_rule],
+    ] {
+        assert!(
+            matches!(read(&msgs), Err(DumpProblem::Fail(Error::Protocol(_)))),
+            "{:?}",
+            read(&msgs)
+        );
+    }
+    // More than 512 rules.
+    let mut msgs = vec![policy_head(0, 513)];
+    msgs.extend(std::iter::repeat_n(r1.clone(), 513));
+    assert!(matches!(read(&msgs), Err(DumpProblem::Fail(_))));
+}
+
+#[test]
+fn nests_are_closed_with_their_length() {
+    let mut buf = [0u8; 64];
+    let mut b = Builder::new(&mut buf, 1, 0, 0).unwrap();
+    let n = b.nest_start(IPCON_A_RULE).unwrap();
+    b.attr_str(IPCON_RULE_A_PATTERN, "ab").unwrap();
+    b.nest_end(n).unwrap();
+    b.attr_u32(IPCON_A_COUNT, 3).unwrap();
+    let msg = b.finish().unwrap();
+    let attrs: Vec<Attr<'_>> = AttrIter::new(&msg[16..]).map(Result::unwrap).collect();
+    assert_eq!(attrs.len(), 2);
+    assert_eq!(attrs[0].kind(), IPCON_A_RULE);
+    assert_eq!(attrs[0].payload().len(), 8);
+    let inner: Vec<Attr<'_>> = attrs[0].nested().map(Result::unwrap).collect();
+    assert_eq!(inner[0].str(), Ok("ab"));
+    assert_eq!(attrs[1].u32(), Ok(3));
+    // A nest that no longer fits.
+    let mut small = [0u8; 22];
+    let mut b = Builder::new(&mut small, 1, 0, 0).unwrap();
+    let n = b.nest_start(IPCON_A_RULE).unwrap();
+    assert_eq!(b.attr_u32(1, 1), Err(Error::BufferTooSmall));
+    b.nest_end(n).unwrap();
 }

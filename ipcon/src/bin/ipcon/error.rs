@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use ipcon::Error;
 
 /// The operation failed: no such service or group, name taken, not the
-/// owner, peer gone, queue full, any other kernel or system error.
+/// owner, peer gone, queue full, denied by the policy, a per-user limit,
+/// a malformed policy file, any other kernel or system error.
 pub const FAILED: u8 = 1;
 /// Usage error: unknown command or option, missing or extra argument,
 /// invalid name, port or number, message too large, unreadable file.
@@ -96,6 +97,23 @@ impl CliError {
             Error::NotOwner => failed(format!(
                 "{what} belongs to another peer: only its owner can do that"
             )),
+            Error::Denied => failed(format!(
+                "{what}: denied by the ipcon policy (as root, 'ipcon policy show' prints it)"
+            )),
+            Error::LimitReached => failed(format!(
+                "{what}: a per-user limit of the ipcon module is reached: free services, \
+                 groups, memberships or retained messages, or raise the limit in \
+                 /sys/module/ipcon/parameters/"
+            )),
+            Error::NotPermitted => failed(
+                "the ipcon policy can only be loaded, read or cleared with CAP_NET_ADMIN: \
+                 run as root"
+                    .to_string(),
+            ),
+            Error::TooManyRules => failed(format!(
+                "{what}: too many rules, a policy has at most {}",
+                ipcon::policy::RULES_MAX
+            )),
             Error::PeerGone => failed(format!(
                 "{what} is not a live ipcon peer (it exited, or never was one)"
             )),
@@ -134,6 +152,10 @@ pub enum Subject<'a> {
     Group(&'a str),
     /// A peer's port.
     Port(u32),
+    /// A peer's id.
+    Id(u64),
+    /// The policy of the network namespace.
+    Policy,
     /// The tool's own peer (opening it, subscribing, receiving).
     Peer,
 }
@@ -144,6 +166,8 @@ impl std::fmt::Display for Subject<'_> {
             Subject::Service(n) => write!(f, "service {n}"),
             Subject::Group(n) => write!(f, "group {n}"),
             Subject::Port(p) => write!(f, "port {p}"),
+            Subject::Id(id) => write!(f, "peer id {id}"),
+            Subject::Policy => f.write_str("the policy"),
             Subject::Peer => f.write_str("the ipcon peer"),
         }
     }
@@ -178,6 +202,10 @@ mod tests {
             (Error::NotOwner, FAILED, "only its owner"),
             (Error::PeerGone, FAILED, "not a live ipcon peer"),
             (Error::QueueFull, FAILED, "retry later"),
+            (Error::Denied, FAILED, "group x: denied by the ipcon policy"),
+            (Error::LimitReached, FAILED, "/sys/module/ipcon/parameters"),
+            (Error::NotPermitted, FAILED, "CAP_NET_ADMIN"),
+            (Error::TooManyRules, FAILED, "at most 512"),
             (Error::Protocol("x"), FAILED, "same ipcon version"),
             (
                 Error::Io(ipcon::Errno::ACCESS),
@@ -195,6 +223,8 @@ mod tests {
         assert_eq!(c.msg.unwrap(), "no such service: foo");
         let c = CliError::ipc(Error::PeerGone, &Subject::Port(42));
         assert!(c.msg.unwrap().starts_with("port 42 is not a live"));
+        let c = CliError::ipc(Error::PeerGone, &Subject::Id(7));
+        assert!(c.msg.unwrap().starts_with("peer id 7 is not a live"));
         let u = CliError::usage("send", "missing TARGET");
         assert_eq!(u.msg.unwrap(), "missing TARGET (see 'ipcon send --help')");
         assert_eq!(CliError::quiet().msg, None);

@@ -16,11 +16,17 @@ use crate::{help, name_arg, open};
 struct Service {
     name: String,
     port: u32,
+    id: u64,
+    uid: u32,
+    gid: u32,
 }
 
 struct Group {
     name: String,
     owner: u32,
+    owner_id: u64,
+    owner_uid: u32,
+    owner_gid: u32,
     members: u32,
     retain: bool,
 }
@@ -48,6 +54,9 @@ pub fn list(args: &[OsString]) -> Result<(), CliError> {
             services.push(Service {
                 name: s.name.to_string(),
                 port: s.port,
+                id: s.id,
+                uid: s.uid,
+                gid: s.gid,
             })
         })
         .about(Subject::Peer)?;
@@ -58,6 +67,9 @@ pub fn list(args: &[OsString]) -> Result<(), CliError> {
             groups.push(Group {
                 name: g.name.to_string(),
                 owner: g.owner,
+                owner_id: g.owner_id,
+                owner_uid: g.owner_uid,
+                owner_gid: g.owner_gid,
                 members: g.members,
                 retain: g.retain,
             })
@@ -83,6 +95,9 @@ pub fn list(args: &[OsString]) -> Result<(), CliError> {
             o.array("services", &services, |o, s| {
                 o.str("name", &s.name)
                     .num("port", s.port.into())
+                    .num("id", s.id)
+                    .num("uid", s.uid.into())
+                    .num("gid", s.gid.into())
                     .opt_num("pid", pid(s.port).map(u64::from))
                     .opt_str("process", process(s.port));
             });
@@ -91,6 +106,9 @@ pub fn list(args: &[OsString]) -> Result<(), CliError> {
             o.array("groups", &groups, |o, g| {
                 o.str("name", &g.name)
                     .num("owner", g.owner.into())
+                    .num("owner_id", g.owner_id)
+                    .num("owner_uid", g.owner_uid.into())
+                    .num("owner_gid", g.owner_gid.into())
                     .num("members", g.members.into())
                     .bool("retain", g.retain)
                     .opt_num("pid", pid(g.owner).map(u64::from))
@@ -112,12 +130,16 @@ pub fn list(args: &[OsString]) -> Result<(), CliError> {
                     vec![
                         s.name.clone(),
                         s.port.to_string(),
+                        s.id.to_string(),
+                        s.uid.to_string(),
+                        s.gid.to_string(),
                         dash(pid(s.port).map(|p| p.to_string())),
                         dash(process(s.port).map(str::to_string)),
                     ]
                 })
                 .collect();
-            out.bytes(table(&["SERVICE", "PORT", "PID", "PROCESS"], rows).as_bytes())?;
+            let header = ["SERVICE", "PORT", "ID", "UID", "GID", "PID", "PROCESS"];
+            out.bytes(table(&header, rows).as_bytes())?;
         }
     }
     if want_services && want_groups {
@@ -133,6 +155,9 @@ pub fn list(args: &[OsString]) -> Result<(), CliError> {
                     vec![
                         g.name.clone(),
                         g.owner.to_string(),
+                        g.owner_id.to_string(),
+                        g.owner_uid.to_string(),
+                        g.owner_gid.to_string(),
                         g.members.to_string(),
                         if g.retain { "yes" } else { "no" }.to_string(),
                         dash(pid(g.owner).map(|p| p.to_string())),
@@ -140,7 +165,9 @@ pub fn list(args: &[OsString]) -> Result<(), CliError> {
                     ]
                 })
                 .collect();
-            let header = ["GROUP", "OWNER", "MEMBERS", "RETAIN", "PID", "PROCESS"];
+            let header = [
+                "GROUP", "OWNER", "ID", "UID", "GID", "MEMBERS", "RETAIN", "PID", "PROCESS",
+            ];
             out.bytes(table(&header, rows).as_bytes())?;
         }
     }
@@ -171,15 +198,34 @@ fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     out
 }
 
-/// `ipcon resolve NAME`.
+/// `ipcon resolve [--json] NAME`.
 pub fn resolve(args: &[OsString]) -> Result<(), CliError> {
-    let p = parse("resolve", &[], args)?;
+    let p = parse("resolve", &[flag("json", Some(b'j'))], args)?;
     if p.flag("help") {
         return help("resolve");
     }
     let name = name_arg(&p, &p.operands(1, 1, "NAME")?[0], "service")?;
-    let port = open()?.resolve(&name).about(Subject::Service(&name))?;
-    Out::new().line(&port.to_string())
+    let owner = open()?
+        .resolve_owner(&name)
+        .about(Subject::Service(&name))?;
+    if p.flag("json") {
+        let mut s = String::new();
+        let mut o = Object::new(&mut s);
+        o.str("name", &name)
+            .num("port", owner.port.into())
+            .num("id", owner.id)
+            .num("uid", owner.uid.into())
+            .num("gid", owner.gid.into());
+        o.end();
+        return Out::new().line(&s);
+    }
+    Out::new().line(&owner_line(&owner))
+}
+
+/// `port=4242 id=17 uid=1001 gid=1001`: readable, and shell assignments
+/// (`eval "$(ipcon resolve NAME)"`).
+fn owner_line(o: &ipcon::Owner) -> String {
+    format!("port={} id={} uid={} gid={}", o.port, o.id, o.uid, o.gid)
 }
 
 #[cfg(test)]

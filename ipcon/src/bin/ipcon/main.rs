@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! `ipcon`: the command-line tool. List, resolve, send, call, serve,
-//! publish, listen and monitor from a shell; see `ipcon --help`.
+//! publish, listen and monitor from a shell, and load, show and check the
+//! security policy; see `ipcon --help`.
 //!
 //! Built on the public API of the `ipcon` crate only, with no other
 //! dependency (it runs on small devices whose build vendors every crate).
@@ -16,6 +17,7 @@ mod json;
 mod list;
 mod monitor;
 mod output;
+mod policy;
 mod procinfo;
 mod unicast;
 
@@ -52,6 +54,7 @@ fn run(args: &[OsString]) -> Result<(), CliError> {
         "publish" | "pub" => group::publish(rest),
         "listen" | "sub" => group::listen(rest),
         "monitor" => monitor::monitor(rest),
+        "policy" => policy::policy(rest),
         "help" => {
             let p = parse("help", &[], rest)?;
             if p.flag("help") {
@@ -108,6 +111,7 @@ fn name_arg(p: &Parsed, arg: &OsStr, kind: &str) -> Result<String, CliError> {
 enum TargetArg {
     Port(u32),
     Service(String),
+    Id(u64),
 }
 
 impl TargetArg {
@@ -115,6 +119,7 @@ impl TargetArg {
         match self {
             TargetArg::Port(p) => ipcon::Target::Port(*p),
             TargetArg::Service(s) => ipcon::Target::Service(s),
+            TargetArg::Id(id) => ipcon::Target::Id(*id),
         }
     }
 
@@ -122,14 +127,37 @@ impl TargetArg {
         match self {
             TargetArg::Port(p) => Subject::Port(*p),
             TargetArg::Service(s) => Subject::Service(s),
+            TargetArg::Id(id) => Subject::Id(*id),
         }
     }
 }
 
-/// TARGET: a port if all digits (unless `--name`), else a service name.
+/// The options that say what TARGET is.
+const TARGET_OPTS: [args::Opt; 2] = [args::flag("name", Some(b'n')), args::flag("id", Some(b'i'))];
+
+/// TARGET: a peer id with `--id`; a port if all digits (unless `--name`),
+/// else a service name.
 fn target_arg(p: &Parsed, arg: &OsStr) -> Result<TargetArg, CliError> {
     let s = arg.to_str().unwrap_or("");
-    if !p.flag("name") && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+    let digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if p.flag("id") {
+        if p.flag("name") {
+            return Err(p.usage("--id and --name exclude each other".into()));
+        }
+        return s
+            .parse()
+            .ok()
+            .filter(|_| digits)
+            .map(TargetArg::Id)
+            .ok_or_else(|| {
+                p.usage(format!(
+                    "invalid peer id '{}': ids are whole numbers up to {}",
+                    show(arg),
+                    u64::MAX
+                ))
+            });
+    }
+    if !p.flag("name") && digits {
         return s.parse().map(TargetArg::Port).map_err(|_| {
             p.usage(format!(
                 "invalid port '{}': ports are 0 to {}",
@@ -147,7 +175,7 @@ mod tests {
 
     fn parsed(a: &[&str]) -> Parsed {
         let a: Vec<OsString> = a.iter().map(OsString::from).collect();
-        parse("send", &[args::flag("name", Some(b'n'))], &a).unwrap()
+        parse("send", &TARGET_OPTS, &a).unwrap()
     }
 
     #[test]
@@ -170,6 +198,18 @@ mod tests {
         assert_eq!(
             target_arg(&p, OsStr::new("42")).unwrap(),
             TargetArg::Service("42".into())
+        );
+        let p = parsed(&["--id"]);
+        let t = |s: &str| target_arg(&p, OsStr::new(s));
+        assert_eq!(t("42").unwrap(), TargetArg::Id(42));
+        assert_eq!(t("18446744073709551615").unwrap(), TargetArg::Id(u64::MAX));
+        for bad in ["18446744073709551616", "x", "", "+1", "-1", "1 "] {
+            assert_eq!(t(bad).unwrap_err().code, error::USAGE, "{bad}");
+        }
+        let p = parsed(&["--id", "-n"]);
+        assert_eq!(
+            target_arg(&p, OsStr::new("1")).unwrap_err().code,
+            error::USAGE
         );
     }
 
@@ -200,6 +240,19 @@ mod tests {
             &["listen"],
             &["listen", "g", "g"],
             &["monitor", "x"],
+            &["send", "--id", "x", "m"],
+            &["send", "--id", "--name", "1", "m"],
+            &["resolve", "--json"],
+            &["policy"],
+            &["policy", "nope"],
+            &["policy", "load"],
+            &["policy", "check"],
+            &["policy", "check", "a", "b"],
+            &["policy", "show", "x"],
+            &["policy", "clear", "x"],
+            &["policy", "load", "--json", "f"],
+            &["policy", "check", "/nonexistent/policy"],
+            &["policy", "check", "/"],
             &["help", "nope"],
         ] {
             let e = run(bad)

@@ -44,7 +44,10 @@ pub fn monitor(args: &[OsString]) -> Result<(), CliError> {
                     l.push(' ');
                     l.push_str(name);
                 }
-                l.push_str(&format!(" port {}", ev.port));
+                l.push_str(&format!(
+                    " port {} id {} uid {} gid {}",
+                    ev.port, ev.id, ev.uid, ev.gid
+                ));
                 l
             }
             (Message::Event(ev), true) => {
@@ -53,6 +56,9 @@ pub fn monitor(args: &[OsString]) -> Result<(), CliError> {
                 o.raw("time", &format!("{}.{:03}", at.0, at.1))
                     .str("event", &ev.kind.to_string())
                     .num("port", ev.port.into())
+                    .num("id", ev.id)
+                    .num("uid", ev.uid.into())
+                    .num("gid", ev.gid.into())
                     .opt_str("name", ev.name);
                 o.end();
                 s

@@ -111,9 +111,9 @@ pub fn hex_into(out: &mut String, data: &[u8]) {
     }
 }
 
-/// "port 4243 (pid 88, uid 0, service demo.client)".
+/// "port 4243 (id 17, pid 88, uid 0, service demo.client)".
 pub fn sender(s: &Sender<'_>) -> String {
-    let mut out = format!("port {} (pid {}, uid {}", s.port, s.pid, s.uid);
+    let mut out = format!("port {} (id {}, pid {}, uid {}", s.port, s.id, s.pid, s.uid);
     if let Some(svc) = s.service {
         let _ = write!(out, ", service {svc}");
     }
@@ -220,12 +220,13 @@ mod tests {
     fn lines() {
         let s = Sender {
             port: 7,
+            id: 12,
             service: Some("a.b"),
             uid: 0,
             gid: 0,
             pid: 99,
         };
-        assert_eq!(sender(&s), "port 7 (pid 99, uid 0, service a.b)");
+        assert_eq!(sender(&s), "port 7 (id 12, pid 99, uid 0, service a.b)");
         let mut l = String::new();
         payload(&mut l, b"x", Format::Text, None);
         assert_eq!(l, ", 1 byte: x");

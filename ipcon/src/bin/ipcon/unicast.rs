@@ -11,7 +11,7 @@ use crate::error::{note, CliError, Context, Subject};
 use crate::input::{message, INPUT_OPTS};
 use crate::output::{self, Format, Out, FORMAT_OPTS};
 use crate::procinfo::owners;
-use crate::{help, name_arg, open, target_arg, TargetArg};
+use crate::{help, name_arg, open, target_arg, TargetArg, TARGET_OPTS};
 
 /// How long `call` waits for the reply by default.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -19,9 +19,9 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// The options of the commands that wait for messages.
 pub const WAIT_OPTS: [Opt; 2] = [valued("count", Some(b'c')), valued("timeout", Some(b't'))];
 
-/// `ipcon send [-f FILE] [-n] TARGET [MESSAGE]`.
+/// `ipcon send [-f FILE] [-n|-i] TARGET [MESSAGE]`.
 pub fn send(args: &[OsString]) -> Result<(), CliError> {
-    let spec = [INPUT_OPTS[0], flag("name", Some(b'n'))];
+    let spec = [INPUT_OPTS[0], TARGET_OPTS[0], TARGET_OPTS[1]];
     let p = parse("send", &spec, args)?;
     if p.flag("help") {
         return help("send");
@@ -37,7 +37,8 @@ pub fn send(args: &[OsString]) -> Result<(), CliError> {
 pub fn call(args: &[OsString]) -> Result<(), CliError> {
     let spec = [
         INPUT_OPTS[0],
-        flag("name", Some(b'n')),
+        TARGET_OPTS[0],
+        TARGET_OPTS[1],
         valued("timeout", Some(b't')),
         FORMAT_OPTS[0],
         FORMAT_OPTS[1],
@@ -53,10 +54,15 @@ pub fn call(args: &[OsString]) -> Result<(), CliError> {
     let data = message(&p, ops.get(1).map(|m| m.as_os_str()))?;
 
     let mut peer = open()?;
-    // The reply must come from the target: know its port.
-    let port = match &target {
-        TargetArg::Port(port) => *port,
-        TargetArg::Service(name) => peer.resolve(name).about(target.subject())?,
+    // The reply must come from the target: know its port, or better its
+    // id (a port may pass to another peer meanwhile).
+    let from = match &target {
+        TargetArg::Port(port) => ReplyFrom::Port(*port),
+        TargetArg::Id(id) => ReplyFrom::Id(*id),
+        TargetArg::Service(name) => {
+            let owner = peer.resolve_owner(name).about(target.subject())?;
+            ReplyFrom::Owner(owner.port, owner.id)
+        }
     };
     peer.send(target.target(), &data).about(target.subject())?;
 
@@ -65,22 +71,42 @@ pub fn call(args: &[OsString]) -> Result<(), CliError> {
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match peer.recv_timeout(&mut buf, left) {
-            Ok(Message::Unicast(m)) if m.sender.port == port => {
+            Ok(Message::Unicast(m)) if from.is(&m.sender) => {
                 return output::unicast(&mut Out::new(), &m, format);
             }
             // Anything else (someone else who learnt our port) is not
             // the reply.
             Ok(_) => {}
             Err(Error::TimedOut) => {
-                let who = match &target {
-                    TargetArg::Port(p) => format!("port {p}"),
-                    TargetArg::Service(s) => format!("service {s} (port {port})"),
+                let who = match (&target, from) {
+                    (TargetArg::Service(s), ReplyFrom::Owner(port, _)) => {
+                        format!("service {s} (port {port})")
+                    }
+                    (t, _) => t.subject().to_string(),
                 };
                 return Err(CliError::timed_out(format!(
                     "no reply from {who} within {timeout:?}"
                 )));
             }
             Err(e) => return Err(CliError::ipc(e, &Subject::Peer)),
+        }
+    }
+}
+
+/// Whom `call` waits for a reply from.
+#[derive(Debug, Clone, Copy)]
+enum ReplyFrom {
+    Port(u32),
+    Id(u64),
+    /// A service's owner: port (for messages) and id.
+    Owner(u32, u64),
+}
+
+impl ReplyFrom {
+    fn is(self, s: &ipcon::Sender<'_>) -> bool {
+        match self {
+            ReplyFrom::Port(port) => s.port == port,
+            ReplyFrom::Id(id) | ReplyFrom::Owner(_, id) => s.id == id,
         }
     }
 }
@@ -128,8 +154,9 @@ pub fn serve(args: &[OsString]) -> Result<(), CliError> {
         output::unicast(&mut out, &m, format)?;
         if echo {
             // A sender that is gone or full must not stop the service.
-            if let Err(e) = peer.send_to_port(m.sender.port, m.data) {
-                let e = CliError::ipc(e, &Subject::Port(m.sender.port));
+            // By id: the reply reaches the sender or no one.
+            if let Err(e) = peer.send_to_id(m.sender.id, m.data) {
+                let e = CliError::ipc(e, &Subject::Id(m.sender.id));
                 note(format_args!(
                     "echo not delivered: {}",
                     e.msg.unwrap_or_default()
