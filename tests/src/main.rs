@@ -13,6 +13,7 @@
 mod child;
 mod cmd;
 mod json;
+mod param;
 mod raw;
 mod suite;
 mod t_badinput;
@@ -20,6 +21,7 @@ mod t_cli;
 mod t_events;
 mod t_examples;
 mod t_groups;
+mod t_security;
 mod t_services;
 mod t_system;
 mod t_unicast;

@@ -27,15 +27,20 @@ pub struct Test {
     pub run: fn() -> TestResult,
 }
 
-/// Every test, in the order they run. The module-unload tests come last
-/// because they reload the module.
+/// Every test, in the order they run. The boot policy test comes first: it
+/// checks the policy loaded at boot, before any test replaces it. The
+/// module-unload tests come last because they reload the module. The
+/// security tests change the policy and the limits, and restore them before
+/// the next test.
 pub fn all() -> Vec<Test> {
     let mut v = Vec::new();
+    v.extend(crate::t_system::boot_tests());
     v.extend(crate::t_services::tests());
     v.extend(crate::t_unicast::tests());
     v.extend(crate::t_groups::tests());
     v.extend(crate::t_events::tests());
     v.extend(crate::t_badinput::tests());
+    v.extend(crate::t_security::tests());
     v.extend(crate::t_cli::tests());
     v.extend(crate::t_examples::tests());
     v.extend(crate::t_system::tests());

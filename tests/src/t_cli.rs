@@ -10,6 +10,7 @@ use crate::cmd::{ipcon, run_with_input, Bg};
 use crate::json::{self, Value};
 use crate::suite::{peer, recv_with, rxbuf, uniq, TestResult, WAIT};
 use crate::{ensure, ok, tests};
+use ipcon::policy::Policy;
 use ipcon::{GroupFlags, JoinFlags, Message, PAYLOAD_MAX};
 
 tests!(
@@ -19,6 +20,7 @@ tests!(
     cli_list_json,
     cli_resolve,
     cli_send_by_name_port_stdin_and_file,
+    cli_send_and_call_by_id,
     cli_send_errors,
     cli_call_prints_the_reply,
     cli_call_times_out,
@@ -35,11 +37,23 @@ tests!(
     cli_monitor_json_and_count,
     cli_monitor_times_out,
     cli_closed_stdout_is_quiet,
+    cli_policy_check,
+    cli_policy_load_show_clear,
+    cli_policy_needs_cap_net_admin,
 );
 
-const COMMANDS: [&str; 9] = [
-    "list", "resolve", "send", "call", "serve", "publish", "listen", "monitor", "help",
+const COMMANDS: [&str; 10] = [
+    "list", "resolve", "send", "call", "serve", "publish", "listen", "monitor", "policy", "help",
 ];
+
+/// This process's effective uid and gid: what the kernel stamps on its
+/// peers (the suite runs as root in the initial namespaces).
+fn ids() -> (String, String) {
+    (
+        rustix::process::geteuid().as_raw().to_string(),
+        rustix::process::getegid().as_raw().to_string(),
+    )
+}
 
 fn cli_help_for_every_command() -> TestResult {
     let main = ok!(ipcon(&["--help"]));
@@ -128,6 +142,21 @@ fn cli_usage_errors() -> TestResult {
             "--timeout limits --wait",
         ),
         (&["monitor", "extra"], "unexpected argument 'extra'"),
+        (&["send", "--id", "x1", "m"], "invalid peer id 'x1'"),
+        (&["send", "-i", "-n", "1", "m"], "exclude each other"),
+        (&["policy"], "missing ACTION"),
+        (&["policy", "frob"], "unknown ACTION 'frob'"),
+        (&["policy", "load"], "missing FILE"),
+        (&["policy", "check", "a", "b"], "unexpected argument 'b'"),
+        (&["policy", "show", "x"], "unexpected argument 'x'"),
+        (
+            &["policy", "check", "--json", "f"],
+            "--json is an option of 'policy show'",
+        ),
+        (
+            &["policy", "check", "/nonexistent"],
+            "cannot read /nonexistent",
+        ),
         (&["help", "nope"], "unknown command 'nope'"),
     ];
     for (args, words) in cases {
@@ -179,6 +208,7 @@ fn fixture() -> Result<Fixture, String> {
 fn cli_list_table() -> TestResult {
     let f = fixture()?;
     let (port, pid) = (f.owner.port(), std::process::id());
+    let (id, (uid, gid)) = (f.owner.id().to_string(), ids());
     let o = ok!(ipcon(&["list"]));
     ensure!(o.code() == 0, "{}", o.show());
     let text = o.out();
@@ -192,6 +222,9 @@ fn cli_list_table() -> TestResult {
         svc == [
             f.svc.as_str(),
             &port.to_string(),
+            &id,
+            &uid,
+            &gid,
             &pid.to_string(),
             "ipcon-vmtests"
         ],
@@ -202,6 +235,9 @@ fn cli_list_table() -> TestResult {
         grp == [
             f.grp.as_str(),
             &port.to_string(),
+            &id,
+            &uid,
+            &gid,
             "1",
             "yes",
             &pid.to_string(),
@@ -212,6 +248,25 @@ fn cli_list_table() -> TestResult {
     ensure!(
         text.contains("SERVICE  ") && text.contains("GROUP  ") && text.contains("MEMBERS"),
         "headers: {text}"
+    );
+    let header = |first: &str| {
+        text.lines()
+            .find(|l| l.starts_with(first))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+    };
+    ensure!(
+        header("SERVICE")
+            == Some(vec![
+                "SERVICE", "PORT", "ID", "UID", "GID", "PID", "PROCESS"
+            ]),
+        "{text}"
+    );
+    ensure!(
+        header("GROUP")
+            == Some(vec![
+                "GROUP", "OWNER", "ID", "UID", "GID", "MEMBERS", "RETAIN", "PID", "PROCESS"
+            ]),
+        "{text}"
     );
 
     let s = ok!(ipcon(&["list", "services"])).out();
@@ -243,7 +298,17 @@ fn cli_list_json() -> TestResult {
             .cloned()
     };
     let s = named("services", &f.svc).ok_or("service missing from the JSON")?;
+    let (uid, gid) = ids();
+    let (uid, gid): (f64, f64) = (ok!(uid.parse()), ok!(gid.parse()));
+    let id = f.owner.id() as f64;
     ensure!(s.get("port").and_then(Value::num) == Some(port), "{s:?}");
+    ensure!(s.get("id").and_then(Value::num) == Some(id), "{s:?}");
+    ensure!(s.get("uid").and_then(Value::num) == Some(uid), "{s:?}");
+    ensure!(s.get("gid").and_then(Value::num) == Some(gid), "{s:?}");
+    ensure!(
+        s.keys() == ["name", "port", "id", "uid", "gid", "pid", "process"],
+        "{s:?}"
+    );
     ensure!(s.get("pid").and_then(Value::num) == Some(pid), "{s:?}");
     ensure!(
         s.get("process").and_then(Value::str) == Some("ipcon-vmtests"),
@@ -251,10 +316,30 @@ fn cli_list_json() -> TestResult {
     );
     let g = named("groups", &f.grp).ok_or("group missing from the JSON")?;
     ensure!(g.get("owner").and_then(Value::num) == Some(port), "{g:?}");
+    ensure!(g.get("owner_id").and_then(Value::num) == Some(id), "{g:?}");
+    ensure!(
+        g.get("owner_uid").and_then(Value::num) == Some(uid),
+        "{g:?}"
+    );
+    ensure!(
+        g.get("owner_gid").and_then(Value::num) == Some(gid),
+        "{g:?}"
+    );
     ensure!(g.get("members").and_then(Value::num) == Some(1.0), "{g:?}");
     ensure!(g.get("retain") == Some(&Value::Bool(true)), "{g:?}");
     ensure!(
-        g.keys() == ["name", "owner", "members", "retain", "pid", "process"],
+        g.keys()
+            == [
+                "name",
+                "owner",
+                "owner_id",
+                "owner_uid",
+                "owner_gid",
+                "members",
+                "retain",
+                "pid",
+                "process"
+            ],
         "{g:?}"
     );
 
@@ -270,7 +355,24 @@ fn cli_resolve() -> TestResult {
     ok!(p.register_service(&name));
     let o = ok!(ipcon(&["resolve", &name]));
     ensure!(o.code() == 0, "{}", o.show());
-    ensure!(o.out() == format!("{}\n", p.port()), "{}", o.show());
+    let (uid, gid) = ids();
+    ensure!(
+        o.out() == format!("port={} id={} uid={uid} gid={gid}\n", p.port(), p.id()),
+        "{}",
+        o.show()
+    );
+    let o = ok!(ipcon(&["resolve", "--json", &name]));
+    let v = json::parse(&o.out()).map_err(|e| format!("invalid JSON ({e}): {}", o.out()))?;
+    ensure!(
+        v.keys() == ["name", "port", "id", "uid", "gid"],
+        "{}",
+        o.out()
+    );
+    ensure!(
+        v.get("id").and_then(Value::num) == Some(p.id() as f64),
+        "{}",
+        o.out()
+    );
 
     let missing = uniq("missing");
     let o = ok!(ipcon(&["resolve", &missing]));
@@ -371,6 +473,46 @@ fn cli_send_by_name_port_stdin_and_file() -> TestResult {
     })
 }
 
+fn cli_send_and_call_by_id() -> TestResult {
+    let mut b = peer()?;
+    let name = uniq("byid");
+    ok!(b.register_service(&name));
+    let mut buf = rxbuf();
+    let o = ok!(ipcon(&["send", "--id", &b.id().to_string(), "by id"]));
+    ensure!(o.code() == 0 && o.stderr.is_empty(), "{}", o.show());
+    recv_with(&b, &mut buf, |m| match m {
+        Message::Unicast(u) => {
+            ensure!(u.data == b"by id", "payload {:?}", u.data);
+            ensure!(u.service.is_none(), "addressed {:?}", u.service);
+            Ok(())
+        }
+        other => Err(format!("got {other:?}")),
+    })?;
+
+    // call --id waits for the reply from that id.
+    let (_, _, id, server) = pong_server(1)?;
+    let o = ok!(ipcon(&["call", "-i", &id.to_string(), "x"]));
+    ensure!(
+        o.code() == 0 && o.out().ends_with(", 6 bytes: pong:x\n"),
+        "{}",
+        o.show()
+    );
+    ensure!(o.out().contains(&format!("(id {id}, ")), "{}", o.show());
+    server.join().map_err(|_| "server panicked")??;
+
+    // The id of a peer that is gone is refused.
+    let gone = peer()?.id();
+    let o = ok!(ipcon(&["send", "--id", &gone.to_string(), "x"]));
+    ensure!(o.code() == 1, "{}", o.show());
+    ensure!(
+        o.err()
+            .contains(&format!("peer id {gone} is not a live ipcon peer")),
+        "{}",
+        o.show()
+    );
+    Ok(())
+}
+
 fn cli_send_errors() -> TestResult {
     let missing = uniq("nobody");
     let o = ok!(ipcon(&["send", &missing, "x"]));
@@ -395,11 +537,14 @@ fn cli_send_errors() -> TestResult {
 
 /// Serve `n` requests on a thread: reply "pong:" + request, or the bytes
 /// 0..=255 to the request "binary".
-fn pong_server(n: usize) -> Result<(String, u32, std::thread::JoinHandle<TestResult>), String> {
+#[allow(clippy::type_complexity)]
+fn pong_server(
+    n: usize,
+) -> Result<(String, u32, u64, std::thread::JoinHandle<TestResult>), String> {
     let mut p = peer()?;
     let name = uniq("pong");
     ok!(p.register_service(&name));
-    let port = p.port();
+    let (port, id) = (p.port(), p.id());
     let h = std::thread::spawn(move || -> TestResult {
         let mut buf = rxbuf();
         for _ in 0..n {
@@ -414,17 +559,19 @@ fn pong_server(n: usize) -> Result<(String, u32, std::thread::JoinHandle<TestRes
         }
         Ok(())
     });
-    Ok((name, port, h))
+    Ok((name, port, id, h))
 }
 
 fn cli_call_prints_the_reply() -> TestResult {
-    let (name, port, server) = pong_server(4)?;
+    let (name, port, id, server) = pong_server(4)?;
     let pid = std::process::id();
     let o = ok!(ipcon(&["call", &name, "ping"]));
     ensure!(o.code() == 0, "{}", o.show());
     ensure!(
         o.out()
-            == format!("from port {port} (pid {pid}, uid 0, service {name}), 9 bytes: pong:ping\n"),
+            == format!(
+                "from port {port} (id {id}, pid {pid}, uid 0, service {name}), 9 bytes: pong:ping\n"
+            ),
         "{}",
         o.show()
     );
@@ -496,7 +643,7 @@ fn cli_serve_prints_and_echoes() -> TestResult {
     let o = srv.finish()?;
     ensure!(o.code() == 0, "{}", o.show());
     let lines: Vec<String> = o.out().lines().map(String::from).collect();
-    let from = format!("from port {} (pid {pid}, uid 0)", c.port());
+    let from = format!("from port {} (id {}, pid {pid}, uid 0)", c.port(), c.id());
     ensure!(
         lines
             == [
@@ -568,8 +715,9 @@ fn cli_listen_prints_group_messages() -> TestResult {
     let o = l.finish()?;
     ensure!(o.code() == 0, "{}", o.show());
     let from = format!(
-        "{grp}: from port {} (pid {}, uid 0)",
+        "{grp}: from port {} (id {}, pid {}, uid 0)",
         owner.port(),
+        owner.id(),
         std::process::id()
     );
     let want = format!("{from}, 3 bytes: one\n{from}, 5 bytes: two\\t2\n");
@@ -778,17 +926,19 @@ fn cli_monitor_prints_events() -> TestResult {
     mon.wait_stderr("ipcon: watching kernel events on port ")?;
     let mut p = peer()?;
     let port = p.port();
+    let (uid, gid) = ids();
+    let who = format!("port {port} id {} uid {uid} gid {gid}", p.id());
     let (svc, grp) = (uniq("msvc"), uniq("mgrp"));
     ok!(p.register_service(&svc));
     ok!(p.register_group(&grp, GroupFlags::NONE));
     ok!(p.unregister_service(&svc));
     drop(p);
     let want = [
-        format!("service-added {svc} port {port}"),
-        format!("group-added {grp} port {port}"),
-        format!("service-removed {svc} port {port}"),
-        format!("group-removed {grp} port {port}"),
-        format!("peer-gone port {port}"),
+        format!("service-added {svc} {who}"),
+        format!("group-added {grp} {who}"),
+        format!("service-removed {svc} {who}"),
+        format!("group-removed {grp} {who}"),
+        format!("peer-gone {who}"),
     ];
     mon.wait_stdout(&want[4])?;
     let text = mon.stdout();
@@ -796,7 +946,7 @@ fn cli_monitor_prints_events() -> TestResult {
     // Our events, in order, each line "TIME EVENT ...".
     let ours: Vec<&str> = text
         .lines()
-        .filter(|l| l.contains(&svc) || l.contains(&grp) || l.ends_with(&format!("port {port}")))
+        .filter(|l| l.contains(&svc) || l.contains(&grp) || l.ends_with(&who))
         .collect();
     ensure!(ours.len() == want.len(), "{text}");
     for (line, w) in ours.iter().zip(&want) {
@@ -827,7 +977,14 @@ fn cli_monitor_json_and_count() -> TestResult {
     ensure!(lines.len() == 2, "{text}");
     for (line, kind) in lines.iter().zip(["service-added", "service-removed"]) {
         let v = json::parse(line).map_err(|e| format!("invalid JSON ({e}): {line}"))?;
-        ensure!(v.keys() == ["time", "event", "port", "name"], "{line}");
+        ensure!(
+            v.keys() == ["time", "event", "port", "id", "uid", "gid", "name"],
+            "{line}"
+        );
+        ensure!(
+            v.get("id").and_then(Value::num) == Some(p.id() as f64),
+            "{line}"
+        );
         ensure!(v.get("event").and_then(Value::str) == Some(kind), "{line}");
         ensure!(
             v.get("name").and_then(Value::str) == Some(svc.as_str()),
@@ -873,7 +1030,13 @@ fn cli_closed_stdout_is_quiet() -> TestResult {
 /// For `t_system`, while the module is unloaded: exit status 3 and the
 /// advice to load it.
 pub fn check_not_loaded() -> TestResult {
-    for args in [&["list"][..], &["resolve", "x"], &["monitor"]] {
+    for args in [
+        &["list"][..],
+        &["resolve", "x"],
+        &["monitor"],
+        &["policy", "show"],
+        &["policy", "clear"],
+    ] {
         let o = ok!(ipcon(args));
         ensure!(o.code() == 3, "{args:?}: {}", o.show());
         ensure!(
@@ -882,5 +1045,291 @@ pub fn check_not_loaded() -> TestResult {
             o.show()
         );
     }
+    Ok(())
+}
+
+/// A file in /tmp with `text`, removed when dropped.
+struct TempFile(String);
+
+impl TempFile {
+    fn new(tag: &str, text: &[u8]) -> Result<TempFile, String> {
+        let path = format!("/tmp/ipcon-{}-{tag}", std::process::id());
+        ok!(std::fs::write(&path, text));
+        Ok(TempFile(path))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A policy with comments, blank lines, odd spacing and each kind of rule.
+const GOOD_POLICY: &str = "\
+# the camera of the README
+default deny            # ship this
+
+own   com.acme.camera   uid 1001
+own   com.acme.*        gid 300   # helpers
+\tsend  com.acme.camera   anyone
+join  com.acme.status   uid 1002
+send  *                 gid 0
+";
+
+fn cli_policy_check() -> TestResult {
+    let good = TempFile::new("good-policy", GOOD_POLICY.as_bytes())?;
+    let o = ok!(ipcon(&["policy", "check", &good.0]));
+    ensure!(o.code() == 0 && o.stderr.is_empty(), "{}", o.show());
+    ensure!(
+        o.out() == format!("{}: valid policy, default deny, 5 rules\n", good.0),
+        "{}",
+        o.show()
+    );
+    let o = ok!(run_with_input(
+        "ipcon",
+        &["policy", "check", "-"],
+        GOOD_POLICY.as_bytes()
+    ));
+    ensure!(
+        o.code() == 0 && o.out() == "stdin: valid policy, default deny, 5 rules\n",
+        "{}",
+        o.show()
+    );
+
+    // Every malformed line, with its number; bytes that are not UTF-8 are
+    // fine in a comment only.
+    let bad = TempFile::new(
+        "bad-policy",
+        b"# bad\nown x\ndefault deny\nown a/b anyone\n# \xff ok\nsend x uid -1\n\
+          default allow\njoin x gid 1 extra\nfrob\xff x anyone\n",
+    )?;
+    let o = ok!(ipcon(&["policy", "check", &bad.0]));
+    ensure!(o.code() == 1 && o.stdout.is_empty(), "{}", o.show());
+    let err = o.err();
+    let lines: Vec<&str> = err.lines().collect();
+    let f = &bad.0;
+    let want = [
+        format!("{f}:2: missing WHO"),
+        format!("{f}:4: invalid character in pattern"),
+        format!("{f}:6: 'uid' needs a decimal number"),
+        format!("{f}:7: a second 'default' line"),
+        format!("{f}:8: unexpected text after the rule"),
+        format!("{f}:9: unknown keyword"),
+        format!("ipcon: {f}: 6 errors, not a valid policy"),
+    ];
+    ensure!(lines.len() == want.len(), "{}", o.show());
+    for (line, w) in lines.iter().zip(&want) {
+        ensure!(line.starts_with(w.as_str()), "{line:?} is not {w:?}");
+    }
+    // No default line: the file, without a line number.
+    let o = ok!(run_with_input(
+        "ipcon",
+        &["policy", "check", "-"],
+        b"own x anyone\n"
+    ));
+    ensure!(o.code() == 1, "{}", o.show());
+    ensure!(
+        o.err()
+            .starts_with("stdin: no 'default allow' or 'default deny' line"),
+        "{}",
+        o.show()
+    );
+    // 513 rules.
+    let mut many = String::from("default allow\n");
+    for i in 0..513 {
+        many.push_str(&format!("own n{i} anyone\n"));
+    }
+    let o = ok!(run_with_input(
+        "ipcon",
+        &["policy", "check", "-"],
+        many.as_bytes()
+    ));
+    ensure!(o.code() == 1, "{}", o.show());
+    ensure!(
+        o.err().starts_with("stdin:514: more than 512 rules"),
+        "{}",
+        o.show()
+    );
+    Ok(())
+}
+
+/// `ipcon policy show`, parsed back.
+fn shown_policy() -> Result<Policy, String> {
+    let o = ok!(ipcon(&["policy", "show"]));
+    ensure!(o.code() == 0 && o.stderr.is_empty(), "{}", o.show());
+    Policy::parse(&o.out()).map_err(|e| format!("show printed no policy ({e:?}): {}", o.out()))
+}
+
+fn cli_policy_load_show_clear() -> TestResult {
+    // The policy in force (the boot policy in the VM, the product's on a
+    // device) is put back at the end, whatever happens in between.
+    let saved = shown_policy()?;
+    let r = policy_load_show(&uniq("pol")).and_then(|()| policy_clear());
+    let o = ok!(run_with_input(
+        "ipcon",
+        &["policy", "load", "-"],
+        saved.to_string().as_bytes()
+    ));
+    ensure!(o.code() == 0, "restoring the policy: {}", o.show());
+    r?;
+    ensure!(shown_policy()? == saved, "the saved policy did not come back");
+    Ok(())
+}
+
+/// `ipcon policy clear` leaves default allow and no rules.
+fn policy_clear() -> TestResult {
+    let o = ok!(ipcon(&["policy", "clear"]));
+    ensure!(o.code() == 0, "policy clear: {}", o.show());
+    ensure!(o.stdout.is_empty(), "{}", o.show());
+    ensure!(
+        o.err() == "ipcon: policy cleared: default allow, no rules (everything is allowed)\n",
+        "{}",
+        o.show()
+    );
+    ensure!(shown_policy()? == Policy::default(), "not cleared");
+    let o = ok!(ipcon(&["policy", "show"]));
+    ensure!(o.out() == "default allow\n", "{}", o.show());
+    Ok(())
+}
+
+fn policy_load_show(base: &str) -> TestResult {
+    // Rules on this test's names only, default allow: nothing else that
+    // runs is affected.
+    let text = format!(
+        "default allow # for the test\n\
+         own   {base}.mine.*  uid 0\n\
+         own   {base}.*       uid 4242   # not root\n\
+         send  {base}.mine.x  anyone\n\
+         join  {base}.mine.g  gid 0\n"
+    );
+    let file = TempFile::new("load-policy", text.as_bytes())?;
+    let o = ok!(ipcon(&["policy", "load", &file.0]));
+    ensure!(o.code() == 0 && o.stdout.is_empty(), "{}", o.show());
+    ensure!(
+        o.err() == format!("ipcon: policy {} loaded: default allow, 4 rules\n", file.0),
+        "{}",
+        o.show()
+    );
+    let want = ok!(Policy::parse(&text).map_err(|e| format!("{e:?}")));
+    ensure!(shown_policy()? == want, "show differs from the file");
+
+    // The text form: the file format, aligned, rules numbered.
+    let shown = ok!(ipcon(&["policy", "show"])).out();
+    let lines: Vec<&str> = shown.lines().collect();
+    ensure!(lines.len() == 5 && lines[0] == "default allow", "{shown}");
+    for (i, line) in lines[1..].iter().enumerate() {
+        ensure!(line.ends_with(&format!("  # rule {}", i + 1)), "{shown}");
+    }
+    // Loaded again from stdin, it is the same policy.
+    let o = ok!(run_with_input(
+        "ipcon",
+        &["policy", "load", "-"],
+        shown.as_bytes()
+    ));
+    ensure!(o.code() == 0, "{}", o.show());
+    ensure!(shown_policy()? == want, "reloaded policy differs");
+
+    // JSON.
+    let o = ok!(ipcon(&["policy", "show", "--json"]));
+    ensure!(o.code() == 0, "{}", o.show());
+    let v = json::parse(&o.out()).map_err(|e| format!("invalid JSON ({e}): {}", o.out()))?;
+    ensure!(v.keys() == ["default", "rules"], "{}", o.out());
+    ensure!(
+        v.get("default").and_then(Value::str) == Some("allow"),
+        "{}",
+        o.out()
+    );
+    let rules = v.get("rules").map(Value::items).unwrap_or(&[]);
+    ensure!(rules.len() == 4, "{}", o.out());
+    let r2 = &rules[1];
+    ensure!(
+        r2.keys() == ["rule", "action", "pattern", "uid", "gid"],
+        "{r2:?}"
+    );
+    ensure!(r2.get("rule").and_then(Value::num) == Some(2.0), "{r2:?}");
+    ensure!(
+        r2.get("action").and_then(Value::str) == Some("own"),
+        "{r2:?}"
+    );
+    let pattern = format!("{base}.*");
+    ensure!(
+        r2.get("pattern").and_then(Value::str) == Some(pattern.as_str()),
+        "{r2:?}"
+    );
+    ensure!(r2.get("uid").and_then(Value::num) == Some(4242.0), "{r2:?}");
+    ensure!(r2.get("gid") == Some(&Value::Null), "{r2:?}");
+    let r3 = &rules[2];
+    ensure!(
+        r3.get("uid") == Some(&Value::Null) && r3.get("gid") == Some(&Value::Null),
+        "{r3:?}"
+    );
+
+    // In force: root may own BASE.mine.*, but BASE.* is uid 4242's only.
+    let denied = format!("{base}.other");
+    let o = ok!(ipcon(&["serve", &denied]));
+    ensure!(o.code() == 1, "{}", o.show());
+    ensure!(
+        o.err()
+            == format!(
+                "ipcon: service {denied}: denied by the ipcon policy \
+                 (as root, 'ipcon policy show' prints it)\n"
+            ),
+        "{}",
+        o.show()
+    );
+    let mut p = peer()?;
+    ok!(p.register_service(&format!("{base}.mine.x")));
+
+    // A malformed file loads nothing: the policy stays as it was.
+    let bad = TempFile::new("bad-load", b"default deny\nown x\n")?;
+    let o = ok!(ipcon(&["policy", "load", &bad.0]));
+    ensure!(o.code() == 1, "{}", o.show());
+    ensure!(
+        o.err()
+            == format!(
+                "{0}:2: missing WHO after the pattern: anyone, uid N or gid N\n\
+                 ipcon: {0}: 1 error, nothing loaded\n",
+                bad.0
+            ),
+        "{}",
+        o.show()
+    );
+    ensure!(
+        shown_policy()? == want,
+        "a malformed file changed the policy"
+    );
+    Ok(())
+}
+
+fn cli_policy_needs_cap_net_admin() -> TestResult {
+    use std::os::unix::process::CommandExt;
+    let good = TempFile::new("cap-policy", b"default allow\n")?;
+    for args in [
+        &["policy", "show"][..],
+        &["policy", "show", "--json"],
+        &["policy", "clear"],
+        &["policy", "load", &good.0],
+    ] {
+        let o = ok!(std::process::Command::new(crate::cmd::bin("ipcon"))
+            .args(args)
+            .uid(65534)
+            .gid(65534)
+            .output());
+        let err = String::from_utf8_lossy(&o.stderr);
+        ensure!(o.status.code() == Some(1), "{args:?}: {o:?}");
+        ensure!(
+            err == "ipcon: the ipcon policy can only be loaded, read or cleared with \
+                    CAP_NET_ADMIN: run as root\n",
+            "{args:?}: {err}"
+        );
+    }
+    // Checking a file needs no privilege.
+    let o = ok!(std::process::Command::new(crate::cmd::bin("ipcon"))
+        .args(["policy", "check", &good.0])
+        .uid(65534)
+        .gid(65534)
+        .output());
+    ensure!(o.status.success(), "{o:?}");
     Ok(())
 }

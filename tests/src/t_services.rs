@@ -151,6 +151,9 @@ fn service_list_shows_all() -> TestResult {
 }
 
 fn service_list_large_multipart_dump() -> TestResult {
+    // 500 services of one user: more than max_services allows by default;
+    // the subject here is the multipart dump, not the limit (t_security).
+    let _limit = crate::param::Param::unlimited("max_services")?;
     let mut a = peer()?;
     let prefix = uniq("bulk");
     let n = 500;

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Whole-system behaviour: network namespaces, many peers, and unloading
-//! the module under live peers (last: it reloads the module).
+//! Whole-system behaviour: the policy loaded at boot, network namespaces,
+//! many peers, and unloading the module under live peers (last: it reloads
+//! the module, which drops the policy).
 
-use std::process::Command;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use crate::suite::{expect_nothing, peer, rxbuf, uniq, TestResult};
+use crate::cmd;
+use crate::suite::{expect_nothing, peer, rxbuf, skip, uniq, TestResult};
 use crate::{ensure, fails_with, ok, tests};
 use ipcon::{Error, GroupFlags, JoinFlags};
 
@@ -15,6 +20,146 @@ tests!(
     benchmark_program_runs,
     module_unload_with_live_peers,
 );
+
+/// The tests that must run first, before any test changes the policy (see
+/// `suite::all`).
+pub fn boot_tests() -> Vec<crate::suite::Test> {
+    vec![crate::suite::Test {
+        name: "boot_policy_in_force",
+        run: boot_policy_in_force,
+    }]
+}
+
+/// The policy file meta-ipcon's ipcon-policy package installs and its boot
+/// script loads; the test VM installs `qemu/guest/policy` there.
+const BOOT_POLICY: &str = "/etc/ipcon/policy";
+/// The name the test VM's boot policy reserves, and the only uid that may
+/// own it.
+const BOOT_NAME: &str = "ipcon.test.bootpolicy";
+const BOOT_UID: u32 = 4242;
+
+/// The rules of a policy text (a file, or `ipcon policy show`), one token
+/// list per rule: comments, blank lines and spacing do not count.
+fn policy_rules(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .map(|l| l.split_whitespace().map(String::from).collect::<Vec<_>>())
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+/// Run the ipcon tool as `uid` (same gid, no supplementary groups) to
+/// completion; killed after [`cmd::LIMIT`].
+fn ipcon_as(uid: u32, args: &[&str]) -> Result<cmd::Output, String> {
+    let what = format!("ipcon {} (as uid {uid})", args.join(" "));
+    let mut child = Command::new(cmd::bin("ipcon"))
+        .args(args)
+        .uid(uid)
+        .gid(uid)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("starting {what}: {e}"))?;
+    let deadline = Instant::now() + cmd::LIMIT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{what} still running after {:?}", cmd::LIMIT));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(format!("waiting for {what}: {e}")),
+        }
+    };
+    // The output is a few lines: it waited in the pipes.
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    if let Some(mut o) = child.stdout.take() {
+        let _ = o.read_to_end(&mut stdout);
+    }
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_end(&mut stderr);
+    }
+    Ok(cmd::Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+/// Test that the policy loaded at boot (by meta-ipcon's init script, run by
+/// the guest init right after the module) is in force: the tool reads it
+/// back, its one rule reserves a name for uid 4242, and names it does not
+/// mention get the default (allow). On a device whose /etc/ipcon/policy is
+/// not the test VM's, the test skips.
+fn boot_policy_in_force() -> TestResult {
+    let file = match std::fs::read_to_string(BOOT_POLICY) {
+        Ok(f) => f,
+        Err(e) => return skip(&format!("no boot policy here ({BOOT_POLICY}: {e})")),
+    };
+    let rule: Vec<String> = ["own", BOOT_NAME, "uid", &BOOT_UID.to_string()]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    if !policy_rules(&file).contains(&rule) {
+        return skip(&format!(
+            "{BOOT_POLICY} is not the test VM's policy (no rule '{}')",
+            rule.join(" ")
+        ));
+    }
+
+    // The policy in force is the file's.
+    let shown = ok!(cmd::run("ipcon", &["policy", "show"]));
+    ensure!(shown.code() == 0, "ipcon policy show: {}", shown.show());
+    ensure!(
+        policy_rules(&shown.out()) == policy_rules(&file),
+        "the policy in force is not {BOOT_POLICY} (did a test before this one \
+         replace the policy and not restore it?)\nin force:\n{}\n{BOOT_POLICY}:\n{file}",
+        shown.out()
+    );
+
+    // The name is denied to everyone else, root included, as a service
+    // and as a group...
+    let mut p = peer()?;
+    fails_with!(p.register_service(BOOT_NAME), Error::Denied);
+    fails_with!(
+        p.register_group(BOOT_NAME, GroupFlags::empty()),
+        Error::Denied
+    );
+    for args in [
+        &["serve", BOOT_NAME, "--timeout", "1"][..],
+        &["publish", BOOT_NAME, "x"][..],
+    ] {
+        let out = ipcon_as(1000, args)?;
+        ensure!(
+            out.code() == 1 && out.err().to_lowercase().contains("denied"),
+            "ipcon {args:?} as uid 1000: {}",
+            out.show()
+        );
+    }
+    // ... while other names keep the default, allow ...
+    let other = uniq("bootpolicy");
+    let out = ipcon_as(1000, &["publish", &other, "x"])?;
+    ensure!(
+        out.code() == 0,
+        "publish {other} as uid 1000: {}",
+        out.show()
+    );
+    // ... and the uid the rule names owns it: serve registers the service,
+    // then times out (status 4) as nothing is sent to it; publish
+    // registers the group and publishes.
+    let out = ipcon_as(BOOT_UID, &["serve", BOOT_NAME, "--timeout", "1"])?;
+    ensure!(
+        out.code() == 4 && out.err().contains(&format!("serving {BOOT_NAME}")),
+        "serve as uid {BOOT_UID}: {}",
+        out.show()
+    );
+    let out = ipcon_as(BOOT_UID, &["publish", BOOT_NAME, "x"])?;
+    ensure!(out.code() == 0, "publish as uid {BOOT_UID}: {}", out.show());
+    Ok(())
+}
 
 fn in_new_netns(args: &[&str]) -> Result<std::process::ExitStatus, String> {
     let exe = ok!(std::env::current_exe());
