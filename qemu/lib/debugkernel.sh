@@ -7,11 +7,22 @@
 # then cached (about 6 minutes on 2 cores).
 
 # The options that must survive olddefconfig, or the debug run would check
-# nothing while looking green.
+# nothing while looking green (or tests would fail for want of a feature:
+# the namespaces the tests unshare, the memory cgroup they read).
 DEBUG_REQUIRED="CONFIG_KASAN CONFIG_KASAN_GENERIC CONFIG_DEBUG_KMEMLEAK CONFIG_PROVE_LOCKING
 CONFIG_PROVE_RCU CONFIG_DEBUG_ATOMIC_SLEEP CONFIG_DEBUG_LIST CONFIG_UBSAN CONFIG_SLUB
 CONFIG_SERIAL_8250_CONSOLE CONFIG_MODULES CONFIG_MODULE_UNLOAD CONFIG_NET_NS CONFIG_ACPI
-CONFIG_DEBUG_FS CONFIG_MULTIUSER CONFIG_FUTEX"
+CONFIG_DEBUG_FS CONFIG_MULTIUSER CONFIG_FUTEX CONFIG_USER_NS CONFIG_PID_NS CONFIG_CGROUPS
+CONFIG_MEMCG CONFIG_MEMCG_KMEM"
+
+# check_debug_config CONFIG: every DEBUG_REQUIRED option is set in CONFIG.
+check_debug_config() {
+	local opt missing=""
+	for opt in $DEBUG_REQUIRED; do
+		grep -q "^$opt=y" "$1" || missing="$missing $opt"
+	done
+	[ -z "$missing" ] || die "debug kernel config lacks:$missing (see $1)"
+}
 
 # build_debug_kernel ARCH: sets KABI, KVER, KIMAGE, KHEADERS.
 build_debug_kernel() {
@@ -19,6 +30,9 @@ build_debug_kernel() {
 	[ "$arch" = x86_64 ] || die "the debug kernel is only configured for x86_64 so far"
 	select_kernel 6.1 "$arch"
 	local ver=$KVER key dir src
+	# The cache key: the config fragments, so that changing an option
+	# builds a new kernel (the list of required options is checked again
+	# on every use).
 	key=$(cat "$IPCON_ROOT/qemu/config/guest-$arch.config" "$IPCON_ROOT/qemu/config/debug.config" |
 		sha256sum | cut -c1-12)
 	dir=$IPCON_CACHE/debug-kernel/$ver-$arch-$key
@@ -27,6 +41,7 @@ build_debug_kernel() {
 	# shellcheck disable=SC2034 # read by build_module (kernel.sh)
 	KHEADERS=$src
 	if [ -f "$dir/.complete" ]; then
+		check_debug_config "$src/.config"
 		KABI=$(cat "$dir/.complete")
 		KVER="$ver (debug build)"
 		return 0
@@ -44,11 +59,7 @@ build_debug_kernel() {
 	run_quiet "$dir/merge.log" env -C "$src" ARCH=x86_64 scripts/kconfig/merge_config.sh -m .config \
 		"$IPCON_ROOT/qemu/config/guest-$arch.config" "$IPCON_ROOT/qemu/config/debug.config"
 	run_quiet "$dir/olddefconfig.log" make -C "$src" ARCH=x86_64 LOCALVERSION=-ipcon-debug olddefconfig
-	local opt missing=""
-	for opt in $DEBUG_REQUIRED; do
-		grep -q "^$opt=y" "$src/.config" || missing="$missing $opt"
-	done
-	[ -z "$missing" ] || die "debug kernel config lacks:$missing (see $src/.config)"
+	check_debug_config "$src/.config"
 	log "building the debug kernel (about 6 minutes on 2 cores; log: $dir/build.log)"
 	run_quiet "$dir/build.log" make -C "$src" ARCH=x86_64 LOCALVERSION=-ipcon-debug \
 		-j"$(nproc)" bzImage modules

@@ -25,7 +25,8 @@ run_host_checks() {
 	cargo fmt --version >/dev/null 2>&1 || die "cargo fmt is missing (rustup component add rustfmt)"
 	cargo clippy --version >/dev/null 2>&1 || die "cargo clippy is missing (rustup component add clippy)"
 	host_check "shellcheck qemu/ .ci/ meta-ipcon/" shellcheck -x qemu/run qemu/lib/*.sh qemu/guest/init \
-		qemu/guest/demo .ci/run meta-ipcon/recipes-ipcon/ipcon/files/{run-ptest,ipcon-check-toolchain}
+		qemu/guest/demo .ci/run meta-ipcon/recipes-ipcon/ipcon/files/{run-ptest,ipcon-check-toolchain} \
+		meta-ipcon/recipes-ipcon/ipcon-policy/files/ipcon-policy.init
 	host_check "cargo fmt --check" cargo fmt --all -- --check
 	host_check "cargo clippy (default features)" \
 		cargo clippy --workspace --all-targets --locked -- -D warnings

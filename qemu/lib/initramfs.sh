@@ -26,6 +26,7 @@ fetch_busybox() {
 EXAMPLES_DIR=/usr/libexec/ipcon/examples
 PTEST_DIR=/usr/lib/ipcon/ptest
 LAYER_FILES=$IPCON_ROOT/meta-ipcon/recipes-ipcon/ipcon/files
+POLICY_LAYER_FILES=$IPCON_ROOT/meta-ipcon/recipes-ipcon/ipcon-policy/files
 
 # guest_path PROGRAM: where the ipcon packages install a guest program.
 guest_path() {
@@ -60,12 +61,26 @@ install_ptest() {
 	} >>"$root$PTEST_DIR/run-ptest"
 }
 
+# install_policy ROOT: what the ipcon-policy package installs: the policy
+# file as /etc/ipcon/policy (the VM's own, qemu/guest/policy, in the place
+# of a product's IPCON_POLICY_FILE) and the layer's boot script, with the
+# paths do_install fills in. The guest init runs that script at boot.
+install_policy() {
+	local root=$1
+	mkdir -p "$root/etc/ipcon" "$root/etc/init.d"
+	cp "$IPCON_ROOT/qemu/guest/policy" "$root/etc/ipcon/policy"
+	sed -e 's,@BINDIR@,/usr/bin,g' -e 's,@SYSCONFDIR@,/etc,g' \
+		"$POLICY_LAYER_FILES/ipcon-policy.init" >"$root/etc/init.d/ipcon-policy"
+	chmod 755 "$root/etc/init.d/ipcon-policy"
+}
+
 # build_initramfs OUT MODE ARCH: pack busybox, the init, the module and the
 # guest programs (GUEST_BINS, GUEST_NAMES; unit test binaries in
 # GUEST_UNIT_TESTS) into the cpio archive OUT, laid out as the packages
 # install them: the module from the modules_install staging root
 # (KMOD_ROOT), indexed by depmod and named in modules-load.d (what
-# KERNEL_MODULE_AUTOLOAD installs). The programs in COMPAT_BINS (if any) go
+# KERNEL_MODULE_AUTOLOAD installs), with the boot policy of ipcon-policy
+# (install_policy). The programs in COMPAT_BINS (if any) go
 # to /compat32: 32-bit builds that the aarch64 guest runs again, to prove a
 # 32-bit process and a 64-bit kernel agree.
 COMPAT_BINS=()
@@ -94,6 +109,7 @@ build_initramfs() {
 		cp "${GUEST_BINS[$i]}" "$root$(guest_path "${GUEST_NAMES[$i]}")"
 	done
 	install_ptest "$root" "${GUEST_UNIT_TESTS[@]}"
+	install_policy "$root"
 	if [ ${#COMPAT_BINS[@]} -gt 0 ]; then
 		mkdir -p "$root/compat32"
 		cp "${COMPAT_BINS[@]}" "$root/compat32/"

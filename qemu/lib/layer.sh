@@ -35,6 +35,7 @@ run_layer_checks() {
 		layer_toolchain_check
 	host_check "ipcon-kmod: a missing KERNEL_SRC fails, naming the fix" layer_missing_kernel_src
 	host_check "meta-ipcon: kas, bitbake-setup, oeqa and layer files" layer_files_check
+	host_check "meta-ipcon: the policy files pass 'ipcon policy check'" layer_policy_check
 	msrv_prepare aarch64
 	host_check "meta-ipcon: ipcon built as cargo.bbclass does (aarch64, --frozen, crates of the .inc only)" \
 		layer_cargo_build aarch64
@@ -153,6 +154,32 @@ for path in sorted(glob.glob(os.path.join(layer, "bitbake-setup", "*.conf.json")
                 assert os.path.exists(os.path.join(root, bl.split("/", 1)[1], "conf", "layer.conf"))
     print("bitbake-setup ok:", path)
 EOF
+}
+
+# layer_policy_check: the policy files parse, as the boot script would load
+# them ("ipcon policy check" needs no module): the layer's default, also
+# with its commented example rules uncommented (what a product starts
+# from), and the test VM's. A file with an error must fail, naming the line.
+# (host_check runs this in an "if": errexit is off, so each step checks.)
+layer_policy_check() {
+	local tmp f dir=$LAYER/recipes-ipcon/ipcon-policy/files
+	tmp=$(mktemp -d)
+	sed -E 's/^#((own|send|join)[[:space:]])/\1/' "$dir/policy" >"$tmp/example"
+	if cmp -s "$dir/policy" "$tmp/example"; then
+		die "$dir/policy has no commented example rules"
+	fi
+	for f in "$dir/policy" "$tmp/example" qemu/guest/policy; do
+		echo "\$ ipcon policy check $f"
+		host_ipcon policy check "$f" || die "ipcon policy check $f failed"
+	done
+	printf 'default deny\nown com.example.x uid\n' >"$tmp/bad"
+	expect_failure "$tmp/bad:2" host_ipcon policy check "$tmp/bad"
+	rm -rf "$tmp"
+}
+
+# host_ipcon ARGS...: the ipcon tool, built for the host.
+host_ipcon() {
+	cargo run -q --locked -p ipcon --bin ipcon -- "$@"
 }
 
 # layer_cargo_build ARCH: the ipcon recipe's build, outside bitbake: the

@@ -1,8 +1,9 @@
 SUMMARY = "ipcon: packet IPC over Generic Netlink, the tool and the examples"
 DESCRIPTION = "The ipcon command-line tool (list, resolve, send, call, \
-               serve, publish, listen, monitor) and the Rust crate's example \
-               programs, for the ipcon kernel module. The -ptest package \
-               runs the ipcon integration suite on the target."
+               serve, publish, listen, monitor, policy) and the Rust \
+               crate's example programs, for the ipcon kernel module. The \
+               -ptest package runs the ipcon integration suite on the \
+               target."
 HOMEPAGE = "https://github.com/ipcon-rs/ipcon"
 BUGTRACKER = "https://github.com/ipcon-rs/ipcon/issues"
 SECTION = "utils"

@@ -1,6 +1,7 @@
-SUMMARY = "ipcon: the kernel module, the ipcon tool and the examples"
+SUMMARY = "ipcon: the kernel module, its policy, the ipcon tool and the examples"
 DESCRIPTION = "Everything a device needs for ipcon IPC: the ipcon kernel \
-               module (loaded at boot), the ipcon command-line tool and the \
+               module (loaded at boot), the policy loaded right after it \
+               (/etc/ipcon/policy), the ipcon command-line tool and the \
                example programs. Add it to IMAGE_INSTALL."
 HOMEPAGE = "https://github.com/ipcon-rs/ipcon"
 BUGTRACKER = "https://github.com/ipcon-rs/ipcon/issues"
@@ -15,5 +16,6 @@ inherit packagegroup
 RDEPENDS:${PN} = "\
     ipcon \
     ipcon-examples \
+    ipcon-policy \
     kernel-module-ipcon \
 "

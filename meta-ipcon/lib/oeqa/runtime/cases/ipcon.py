@@ -1,11 +1,23 @@
 # SPDX-License-Identifier: MIT
 #
 # ipcon checks for "bitbake <image> -c testimage": the module is loaded at
-# boot, the ipcon tool talks to it, and the ipcon ptest passes.
+# boot, the policy of /etc/ipcon/policy is in force, the ipcon tool talks to
+# it, and the ipcon ptest passes.
 
 from oeqa.runtime.case import OERuntimeTestCase
 from oeqa.core.decorator.depends import OETestDepends
 from oeqa.runtime.decorator.package import OEHasPackage
+
+
+def policy_rules(text):
+    """The rules of a policy file (or of 'ipcon policy show'), as token
+    tuples: comments, blank lines and spacing do not count."""
+    rules = []
+    for line in text.splitlines():
+        tokens = line.split('#', 1)[0].split()
+        if tokens:
+            rules.append(tuple(tokens))
+    return rules
 
 
 class IpconTest(OERuntimeTestCase):
@@ -22,6 +34,22 @@ class IpconTest(OERuntimeTestCase):
         self.run_ok('test -d /sys/module/ipcon')
         self.run_ok('grep -qx ipcon /etc/modules-load.d/ipcon.conf')
         self.run_ok('grep -qx live /sys/module/ipcon/initstate')
+
+    @OETestDepends(['ipcon.IpconTest.test_ipcon_module_autoloaded'])
+    @OEHasPackage(['ipcon-policy'])
+    def test_ipcon_policy_loaded(self):
+        # ipcon-policy loaded /etc/ipcon/policy at boot: the policy in force
+        # (read back from the module, as root) is the file's, and the boot
+        # script or unit that loaded it succeeded.
+        installed = self.run_ok('cat /etc/ipcon/policy')
+        shown = self.run_ok('ipcon policy show')
+        self.assertEqual(policy_rules(shown), policy_rules(installed),
+                         msg='policy in force:\n%s\n/etc/ipcon/policy:\n%s' % (shown, installed))
+        status, _ = self.target.run('test -d /run/systemd/system')
+        if status == 0:
+            self.run_ok('systemctl is-active ipcon-policy.service')
+        else:
+            self.run_ok('ls /etc/rcS.d/S*ipcon-policy')
 
     @OETestDepends(['ipcon.IpconTest.test_ipcon_module_autoloaded'])
     @OEHasPackage(['ipcon'])
