@@ -285,8 +285,9 @@ fn takeover(port: &str, name: &str, dest: &str) -> Result<(), String> {
 }
 
 /// `deputy PORT` (started as root): open one peer as uid/gid 1000 and one
-/// as root, then write to each with the other credentials. The stamp must
-/// follow the opener both ways.
+/// as root, and a raw socket as 1000 that sends nothing yet; then write to
+/// each with the other credentials. The stamp must follow the opener both
+/// ways.
 fn deputy(port: &str) -> Result<(), String> {
     use rustix::process::{getegid, geteuid, Gid, Uid};
     use rustix::thread::{set_thread_res_gid, set_thread_res_uid};
@@ -306,6 +307,10 @@ fn deputy(port: &str) -> Result<(), String> {
     let mut opened_by_root = open()?;
     become_user()?;
     let mut opened_by_user = open()?;
+    // A socket opened as 1000 that has not spoken to ipcon yet, as a socket
+    // handed to a setuid program (its stderr, say) would be: its first
+    // request, written by root, creates the peer.
+    let mut handed = crate::raw::Raw::open()?;
     become_root()?;
     if geteuid() != root_u || getegid() != root_g {
         return Err("did not get root back".into());
@@ -313,6 +318,18 @@ fn deputy(port: &str) -> Result<(), String> {
     opened_by_user
         .send_to_port(port, b"opened-by-1000")
         .map_err(|e| format!("send as root: {e:?}"))?;
+    {
+        use crate::raw::attr;
+        use ipcon::uapi::*;
+        let mut a = Vec::new();
+        attr(&mut a, IPCON_A_PORT, &port.to_ne_bytes());
+        attr(&mut a, IPCON_A_DATA, b"handed-by-1000");
+        let req = handed.ipcon(IPCON_CMD_SEND, &a);
+        match handed.request(&req)? {
+            0 => {}
+            e => return Err(format!("raw send as root: errno {e}")),
+        }
+    }
     become_user()?;
     if geteuid() != user_u {
         return Err("did not become uid 1000".into());

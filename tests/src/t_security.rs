@@ -1085,9 +1085,14 @@ fn confused_deputy_stamped_with_opener() -> TestResult {
     let out = deputy.finish()?;
     ensure!(out == ["sent"], "deputy said {out:?}");
     let mut buf = rxbuf();
-    // Opened as 1000, written by root: speaks as 1000 (it was 0 before).
+    // Opened as 1000, written by root: speaks as 1000 (it was 0 before),
+    // also when root's write is the socket's first request.
     // Opened as root, written by 1000: speaks as root.
-    for (data, id) in [(&b"opened-by-1000"[..], 1000), (b"opened-by-root", 0)] {
+    for (data, id) in [
+        (&b"opened-by-1000"[..], 1000),
+        (b"handed-by-1000", 1000),
+        (b"opened-by-root", 0),
+    ] {
         recv_with(&rx, &mut buf, |m| match m {
             Message::Unicast(u) if u.data == data => {
                 ensure!(
