@@ -148,7 +148,7 @@ static struct sk_buff *ipcon_event_build(u32 event,
  *
  * Must be called under @ns->lock. If the event cannot be built, every
  * subscriber counts it as lost. Subscribers whose socket is being closed
- * are skipped.
+ * get nothing.
  */
 void ipcon_event_emit(struct ipcon_net *ns, u32 event,
 		      const struct ipcon_peer *peer, const char *name)
@@ -165,11 +165,9 @@ void ipcon_event_emit(struct ipcon_net *ns, u32 event,
 
 	mutex_lock(&ns->events_lock);
 	list_for_each_entry(sub, &ns->subscribers, node) {
-		if (ipcon_peer_closing(sub->peer))
-			continue;
 		if (skb)
-			ipcon_msg_deliver(ns->net, sub->port, skb, 0, 0,
-					  &sub->lost, NULL);
+			ipcon_msg_deliver(ns->net, sub->peer->sk, sub->port,
+					  skb, 0, 0, &sub->lost, NULL);
 		else if (sub->lost < U32_MAX)
 			sub->lost++;
 	}

@@ -266,8 +266,8 @@ static void ipcon_group_replay(struct ipcon_net *ns, struct ipcon_group *grp,
 	if (nla)
 		*(u32 *)nla_data(nla) = IPCON_MSG_F_RETAINED;
 	pid = pid_nr_ns(grp->retained_pid, m->pidns);
-	ipcon_msg_deliver(ns->net, m->port, skb, grp->retained_pidnr, pid,
-			  &m->lost, grp->name);
+	ipcon_msg_deliver(ns->net, m->peer->sk, m->port, skb,
+			  grp->retained_pidnr, pid, &m->lost, grp->name);
 	consume_skb(skb);
 }
 
@@ -393,13 +393,10 @@ static struct sk_buff *ipcon_group_fan_out(struct ipcon_net *ns,
 	struct ipcon_member *m;
 
 	lockdep_assert_held(&grp->lock);
-	list_for_each_entry(m, &grp->members, grp_node) {
-		if (ipcon_peer_closing(m->peer))
-			continue;
-		ipcon_msg_deliver(ns->net, m->port, msg, pidnr,
+	list_for_each_entry(m, &grp->members, grp_node)
+		ipcon_msg_deliver(ns->net, m->peer->sk, m->port, msg, pidnr,
 				  pid_nr_ns(*spid, m->pidns), &m->lost,
 				  grp->name);
-	}
 	if (!(grp->flags & IPCON_GRP_F_RETAIN))
 		return msg;
 	grp->retained_size += charge;

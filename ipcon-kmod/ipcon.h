@@ -422,8 +422,9 @@ void ipcon_msg_stamp_name_rcu(struct ipcon_stamp *st,
 struct sk_buff *ipcon_msg_build(u8 cmd, const struct ipcon_stamp *st,
 				const char *name, const struct genl_info *info,
 				size_t size, gfp_t gfp);
-int ipcon_msg_deliver(struct net *net, u32 port, struct sk_buff *tmpl,
-		      u32 tmpl_pid, u32 pid, u32 *lost, const char *group);
+int ipcon_msg_deliver(struct net *net, const struct sock *sk, u32 port,
+		      struct sk_buff *tmpl, u32 tmpl_pid, u32 pid, u32 *lost,
+		      const char *group);
 int ipcon_msg_put_owner(struct sk_buff *skb, const struct ipcon_peer *owner);
 size_t ipcon_msg_owner_size(void);
 int ipcon_msg_send(struct ipcon_net *ns, const struct sk_buff *skb,

@@ -242,8 +242,24 @@ nospace:
 	return ERR_PTR(-EMSGSIZE);
 }
 
-static int ipcon_msg_send_lost(struct net *net, u32 port, u32 count,
-			       const char *group)
+/*
+ * Queues @skb at @port unless @sk, the socket the receiving peer was
+ * created for, is being closed: its port may already belong to a newer
+ * socket. Nothing that sleeps lies between this check and netlink's port
+ * lookup.
+ */
+static int ipcon_msg_unicast(struct net *net, const struct sock *sk,
+			     struct sk_buff *skb, u32 port)
+{
+	if (sock_flag(sk, SOCK_DEAD)) {
+		kfree_skb(skb);
+		return -ECONNREFUSED;
+	}
+	return genlmsg_unicast(net, skb, port);
+}
+
+static int ipcon_msg_send_lost(struct net *net, const struct sock *sk,
+			       u32 port, u32 count, const char *group)
 {
 	size_t len = nla_total_size(sizeof(u32));
 	struct sk_buff *skb;
@@ -261,7 +277,7 @@ static int ipcon_msg_send_lost(struct net *net, u32 port, u32 count,
 		return -EMSGSIZE;
 	}
 	genlmsg_end(skb, hdr);
-	return genlmsg_unicast(net, skb, port);
+	return ipcon_msg_unicast(net, sk, skb, port);
 }
 
 /*
@@ -284,6 +300,7 @@ static struct sk_buff *ipcon_msg_copy_pid(struct sk_buff *tmpl, u32 pid)
 /**
  * ipcon_msg_deliver - deliver a copy of a message, accounting losses
  * @net: the namespace
+ * @sk: the receiving peer's receive socket (referenced by the peer)
  * @port: the receiving peer's port
  * @tmpl: the message, cloned (not consumed)
  * @tmpl_pid: the IPCON_A_PID in @tmpl (0 for messages without one)
@@ -294,20 +311,21 @@ static struct sk_buff *ipcon_msg_copy_pid(struct sk_buff *tmpl, u32 pid)
  *
  * If messages were lost before, an IPCON_CMD_LOST goes first and the
  * counter is reset only if it got through; otherwise this message counts
- * as lost too. -ECONNREFUSED (the socket is gone, its peer's teardown is
- * pending) is not a loss. Must be called with the lock protecting @lost
- * held, in process context, outside RCU.
+ * as lost too. -ECONNREFUSED (the socket is gone or being closed, its
+ * peer's teardown is pending) is not a loss. Must be called with the lock
+ * protecting @lost held, in process context, outside RCU.
  *
  * Return: 0 or the delivery error.
  */
-int ipcon_msg_deliver(struct net *net, u32 port, struct sk_buff *tmpl,
-		      u32 tmpl_pid, u32 pid, u32 *lost, const char *group)
+int ipcon_msg_deliver(struct net *net, const struct sock *sk, u32 port,
+		      struct sk_buff *tmpl, u32 tmpl_pid, u32 pid, u32 *lost,
+		      const char *group)
 {
 	struct sk_buff *skb;
 	int err;
 
 	if (*lost) {
-		err = ipcon_msg_send_lost(net, port, *lost, group);
+		err = ipcon_msg_send_lost(net, sk, port, *lost, group);
 		if (err == -ECONNREFUSED)
 			return err;
 		if (err)
@@ -323,7 +341,7 @@ int ipcon_msg_deliver(struct net *net, u32 port, struct sk_buff *tmpl,
 		err = -ENOMEM;
 		goto lost;
 	}
-	err = genlmsg_unicast(net, skb, port);
+	err = ipcon_msg_unicast(net, sk, skb, port);
 	if (!err || err == -ECONNREFUSED)
 		return err;
 lost:
@@ -394,6 +412,7 @@ int ipcon_msg_send(struct ipcon_net *ns, const struct sk_buff *skb,
 	struct ipcon_stamp st = {};
 	struct ipcon_service *svc;
 	struct sk_buff *msg;
+	struct sock *sk;
 	u32 port;
 	int err;
 
@@ -431,15 +450,21 @@ int ipcon_msg_send(struct ipcon_net *ns, const struct sk_buff *skb,
 	}
 	port = to->port;
 	st.pid = pid_nr_ns(peer->pid, ipcon_peer_pidns(to));
+	/* the peer holds it until a grace period after its teardown */
+	sk = to->sk;
+	sock_hold(sk);
 	rcu_read_unlock();
 
 	msg = ipcon_msg_build(IPCON_CMD_MSG, &st, dest->name, info, size,
 			      GFP_KERNEL);
-	if (IS_ERR(msg))
+	if (IS_ERR(msg)) {
+		sock_put(sk);
 		return PTR_ERR(msg);
+	}
 
-	/* genlmsg_unicast() may sleep (netlink_trim) and consumes msg */
-	err = genlmsg_unicast(ns->net, msg, port);
+	/* may sleep (netlink_trim), consumes msg */
+	err = ipcon_msg_unicast(ns->net, sk, msg, port);
+	sock_put(sk);
 	if (err == -EAGAIN) {
 		NL_SET_ERR_MSG_MOD(extack, "destination receive queue is full");
 		return -ENOBUFS;

@@ -123,7 +123,9 @@
  * Every peer gets a u64 id when it is created, unique for the life of the
  * network namespace and never reused (a port is reused as soon as a
  * socket is closed). SEND with IPCON_A_ID reaches that peer or fails with
- * ECONNREFUSED; it never reaches a newer socket on the same port.
+ * ECONNREFUSED; it never reaches a newer socket on the same port. Nothing
+ * is delivered to a peer whose receive socket is being closed: its port
+ * may already belong to another socket.
  * Deliveries carry IPCON_A_SRC_ID, events, RESOLVE and the list dumps
  * carry IPCON_A_ID. u64 attributes are preceded by IPCON_A_PAD where
  * alignment needs it.
@@ -139,11 +141,12 @@
  * alone matches every name) and at most one of IPCON_RULE_A_UID and
  * IPCON_RULE_A_GID (neither: anyone), read in the user namespace that owns
  * the network namespace. A gid matches the effective or any supplementary
- * group. IPCON_A_POLICY_DEFAULT is required in POLICY_SET. For an action on a name, the most specific pattern
- * of that action that matches decides (an exact name over any prefix, a
- * longer prefix over a shorter one): the action is allowed if any rule with
- * that pattern names the peer; if no pattern matches, the default
- * decides. The identity checked is the peer's (see the sender stamp).
+ * group. IPCON_A_POLICY_DEFAULT is required in POLICY_SET. For an action
+ * on a name, the most specific pattern of that action that matches decides
+ * (an exact name over any prefix, a longer prefix over a shorter one): the
+ * action is allowed if any rule with that pattern names the peer; if no
+ * pattern matches, the default decides. The identity checked is the
+ * peer's (see the sender stamp).
  *
  * SEND by port or by id to a peer that owns services is checked as a send
  * to each of them, and must be allowed for all; a peer that owns no service
