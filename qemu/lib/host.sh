@@ -79,14 +79,14 @@ build_guest_programs() {
 	local arch=$1 triple log
 	triple=$(rust_target "$arch")
 	if [ -z "${GUEST_OUT[$arch]:-}" ]; then
-		local args=(build --profile vmtest --locked -p ipcon-vmtests -p ipcon
+		local args=(build --profile ptest --locked -p ipcon-vmtests -p ipcon
 			--features ipcon/std --bins --examples)
 		log "building static guest programs ($triple)"
 		static_cargo "$arch" "$IPCON_CACHE/guest-build-$arch.log" "${args[@]}"
-		GUEST_OUT[$arch]=$STATIC_TARGET_DIR/vmtest
+		GUEST_OUT[$arch]=$STATIC_TARGET_DIR/ptest
 		log "building the unit tests for ipcon-ptest ($triple)"
 		log=$IPCON_CACHE/guest-tests-$arch.log
-		static_cargo "$arch" "$log" build --profile vmtest --locked --tests --message-format json
+		static_cargo "$arch" "$log" build --profile ptest --locked --tests --message-format json
 		GUEST_TESTS[$arch]=$(ptest_cargo_tests "$log")
 		[ -n "${GUEST_TESTS[$arch]}" ] || die "no unit test binary found in $log"
 	fi
