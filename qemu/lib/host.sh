@@ -63,40 +63,57 @@ run_msrv_checks() {
 	done
 }
 
-# The guest programs: the integration suite, the benchmark, the ipcon tool
-# and the examples.
-GUEST_PROGRAMS=(ipcon-vmtests ipcon-bench ipcon
-	examples/{rpc_server,rpc_client,pubsub,watch_peers,poll_loop,fixed_buffers})
+# The guest programs (name for guest_path, and file under the build's
+# target triple directory), as the ipcon recipe builds and installs them.
 declare -A GUEST_OUT=()
-
 declare -A GUEST_TESTS=()
 
-# build_guest_programs ARCH: static binaries for ARCH (built once per run;
-# x86_64 with the host's cargo, ARM with the MSRV cross toolchain); sets
-# GUEST_NAMES and GUEST_BINS (the programs) and GUEST_UNIT_TESTS (the unit
-# test binaries, picked as ptest-cargo.bbclass picks them).
+# recipe_var NAME: a variable of the ipcon recipe.
+recipe_var() {
+	python3 "$IPCON_ROOT/qemu/lib/guest_userland.py" recipe-var "$1"
+}
+
+# build_guest_programs ARCH: the programs of the ipcon packages for ARCH,
+# built once per run as the ipcon recipe builds them, with its cargo
+# arguments: the tool and the examples with the release profile
+# (IPCON_CARGO_TARGETS, do_compile), the suite and the benchmark with the
+# ptest profile (IPCON_PTEST_CARGO_TARGETS, do_compile_ptest), the unit
+# tests as ptest-cargo.bbclass builds and picks them (release, --tests).
+# Linked dynamically, as on an image (guest_cargo). Sets GUEST_NAMES and
+# GUEST_BINS (the programs) and GUEST_UNIT_TESTS (the unit test binaries).
 build_guest_programs() {
-	local arch=$1 triple log
+	local arch=$1 triple log targets ptest_targets profile examples e
 	triple=$(rust_target "$arch")
 	if [ -z "${GUEST_OUT[$arch]:-}" ]; then
-		local args=(build --profile ptest --locked -p ipcon-vmtests -p ipcon
-			--features ipcon/std --bins --examples)
-		log "building static guest programs ($triple)"
-		static_cargo "$arch" "$IPCON_CACHE/guest-build-$arch.log" "${args[@]}"
-		GUEST_OUT[$arch]=$STATIC_TARGET_DIR/ptest
+		targets=$(recipe_var IPCON_CARGO_TARGETS)
+		ptest_targets=$(recipe_var IPCON_PTEST_CARGO_TARGETS)
+		profile=$(recipe_var IPCON_PTEST_PROFILE)
+		log "building the guest programs as the ipcon recipe does ($triple)"
+		# shellcheck disable=SC2086 # the recipe's argument lists
+		guest_cargo "$arch" "$IPCON_CACHE/guest-build-$arch.log" build --release --locked $targets
+		# shellcheck disable=SC2086
+		guest_cargo "$arch" "$IPCON_CACHE/guest-build-ptest-$arch.log" \
+			build --profile "$profile" --locked $ptest_targets
+		GUEST_OUT[$arch]=$GUEST_TARGET_DIR
 		log "building the unit tests for ipcon-ptest ($triple)"
 		log=$IPCON_CACHE/guest-tests-$arch.log
-		static_cargo "$arch" "$log" build --profile ptest --locked --tests --message-format json
+		guest_cargo "$arch" "$log" build --release --locked --tests --message-format json
 		GUEST_TESTS[$arch]=$(ptest_cargo_tests "$log")
 		[ -n "${GUEST_TESTS[$arch]}" ] || die "no unit test binary found in $log"
 	fi
+	profile=$(recipe_var IPCON_PTEST_PROFILE)
+	read -r -a examples <<<"$(recipe_var IPCON_EXAMPLES)"
 	# shellcheck disable=SC2034 # GUEST_NAMES, GUEST_UNIT_TESTS: build_initramfs
-	GUEST_NAMES=("${GUEST_PROGRAMS[@]}")
-	GUEST_BINS=()
-	local p
-	for p in "${GUEST_PROGRAMS[@]}"; do
-		[ -x "${GUEST_OUT[$arch]}/$p" ] || die "guest program ${GUEST_OUT[$arch]}/$p was not built"
-		GUEST_BINS+=("${GUEST_OUT[$arch]}/$p")
+	GUEST_NAMES=(ipcon ipcon-vmtests ipcon-bench)
+	GUEST_BINS=("${GUEST_OUT[$arch]}/release/ipcon" "${GUEST_OUT[$arch]}/$profile/ipcon-vmtests"
+		"${GUEST_OUT[$arch]}/$profile/ipcon-bench")
+	for e in "${examples[@]}"; do
+		GUEST_NAMES+=("examples/$e")
+		GUEST_BINS+=("${GUEST_OUT[$arch]}/release/examples/$e")
+	done
+	local b
+	for b in "${GUEST_BINS[@]}"; do
+		[ -x "$b" ] || die "guest program $b was not built"
 	done
 	# shellcheck disable=SC2034
 	mapfile -t GUEST_UNIT_TESTS <<<"${GUEST_TESTS[$arch]}"

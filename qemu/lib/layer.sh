@@ -36,6 +36,10 @@ run_layer_checks() {
 	host_check "ipcon-kmod: a missing KERNEL_SRC fails, naming the fix" layer_missing_kernel_src
 	host_check "meta-ipcon: kas, bitbake-setup, oeqa and layer files" layer_files_check
 	host_check "meta-ipcon: the policy files pass 'ipcon policy check'" layer_policy_check
+	host_check "meta-ipcon: the suite runs only busybox's default applets and what ipcon-ptest pulls in" \
+		/usr/bin/python3 qemu/lib/guest_userland.py check
+	host_check "meta-ipcon: a program the recipes do not pull in fails that check, naming the package" \
+		layer_userland_missing
 	msrv_prepare aarch64
 	host_check "meta-ipcon: ipcon built as cargo.bbclass does (aarch64, --frozen, crates of the .inc only)" \
 		layer_cargo_build aarch64
@@ -75,6 +79,18 @@ layer_stale_crates() {
 	cmp -s Cargo.lock "$tmp/Cargo.lock" && die "the test edit of Cargo.lock changed nothing"
 	expect_failure "Fix: run meta-ipcon/scripts/ipcon-crates-inc" \
 		/usr/bin/python3 "$LAYER/scripts/ipcon-crates-inc" --check --lock "$tmp/Cargo.lock"
+	rm -rf "$tmp"
+}
+
+# layer_userland_missing: without util-linux-unshare in RDEPENDS, the
+# suite's "unshare" is missing on an image: the userland check says so.
+layer_userland_missing() {
+	local tmp recipe=$LAYER/recipes-ipcon/ipcon/ipcon_0.1.0.bb
+	tmp=$(mktemp -d)
+	sed 's/ util-linux-unshare//' "$recipe" >"$tmp/ipcon.bb"
+	cmp -s "$recipe" "$tmp/ipcon.bb" && die "the test edit of $recipe changed nothing"
+	expect_failure "add util-linux-unshare to RDEPENDS" \
+		/usr/bin/python3 qemu/lib/guest_userland.py check --recipe "$tmp/ipcon.bb"
 	rm -rf "$tmp"
 }
 
@@ -186,8 +202,8 @@ host_ipcon() {
 # files of IPCON_LOCAL_SRC_URI copied as the fetcher unpacks them, the
 # crates of ipcon-crates.inc vendored as the crate fetcher does, the
 # CARGO_HOME config cargo_common.bbclass writes, the toolchain check, then
-# do_compile's and ptest-cargo's cargo commands (--frozen) with the MSRV
-# cargo, and do_install's files checked.
+# do_compile's, do_compile_ptest's and ptest-cargo's cargo commands
+# (--frozen) with the MSRV cargo, and do_install's files checked.
 layer_cargo_build() {
 	local arch=$1 triple var w src recipe
 	triple=$(rust_target "$arch")
@@ -225,9 +241,18 @@ EOF
 	env "${env[@]}" sh "$LAYER/recipes-ipcon/ipcon/files/ipcon-check-toolchain" \
 		"$src/Cargo.lock" "$src/Cargo.toml"
 	local flags=(-v --frozen --target "$triple" --release "--manifest-path=$src/Cargo.toml")
-	(cd "$w/build" && env "${env[@]}" /usr/bin/cargo build "${flags[@]}" --bins --examples)
-	local out=$w/build/target/$triple/release p
-	for p in ipcon ipcon-vmtests ipcon-bench examples/{rpc_server,rpc_client,pubsub,watch_peers,poll_loop,fixed_buffers}; do
+	local targets ptest_targets profile examples
+	read -r -a targets <<<"$(recipe_var IPCON_CARGO_TARGETS)"
+	read -r -a ptest_targets <<<"$(recipe_var IPCON_PTEST_CARGO_TARGETS)"
+	profile=$(recipe_var IPCON_PTEST_PROFILE)
+	read -r -a examples <<<"$(recipe_var IPCON_EXAMPLES)"
+	# do_compile, then do_compile_ptest (CARGO_BUILD_FLAGS with the ptest
+	# profile in place of --release)
+	(cd "$w/build" && env "${env[@]}" /usr/bin/cargo build "${flags[@]}" "${targets[@]}")
+	(cd "$w/build" && env "${env[@]}" /usr/bin/cargo build "${flags[@]/--release/--profile=$profile}" \
+		"${ptest_targets[@]}")
+	local out=$w/build/target/$triple p
+	for p in release/ipcon "$profile/ipcon-vmtests" "$profile/ipcon-bench" "${examples[@]/#/release/examples/}"; do
 		[ -x "$out/$p" ] || die "do_install would not find $out/$p"
 	done
 	(cd "$w/build" && env "${env[@]}" /usr/bin/cargo build --tests --message-format json "${flags[@]}") \
@@ -238,7 +263,7 @@ EOF
 	echo "$tests"
 	[ -n "$tests" ] || die "ptest-cargo would find no test binary"
 	case $'\n'"$tests"$'\n' in
-	*"/release/ipcon"$'\n'* | *"/release/ipcon-vmtests"$'\n'*)
+	*"/release/ipcon"$'\n'* | *"/release/ipcon-vmtests"$'\n'* | *"/$profile/"*)
 		die "ptest-cargo would take a program for a test binary"
 		;;
 	esac

@@ -151,3 +151,29 @@ static_cargo() {
 		STATIC_TARGET_DIR=$(msrv_target_dir "$arch")
 	fi
 }
+
+# guest_cargo ARCH LOGFILE CARGO-ARGS...: build the guest's programs for
+# ARCH as the recipes build them for an image: linked dynamically against
+# the C library (the guest gets Debian's, see install_shlibs), no extra
+# flags; x86_64 with the host's cargo, ARM with the MSRV cross toolchain.
+# Each arch has its own target directory, apart from the static builds.
+# Sets GUEST_TARGET_DIR (the target triple's directory, which holds the
+# profile directories).
+# shellcheck disable=SC2034 # GUEST_TARGET_DIR is read by the callers
+guest_cargo() {
+	local arch=$1 logfile=$2 triple var dir
+	shift 2
+	triple=$(rust_target "$arch")
+	var=$(echo "$triple" | tr 'a-z-' 'A-Z_')
+	dir=$IPCON_ROOT/target/guest-$arch
+	local env=(CARGO_TARGET_DIR="$dir") cargo=cargo
+	if [ "$arch" != x86_64 ]; then
+		msrv_prepare "$arch"
+		env+=(RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
+			"CARGO_TARGET_${var}_LINKER=$(cross_prefix "$arch")gcc"
+			"CARGO_TARGET_${var}_RUSTFLAGS=--sysroot=$RUST_SYSROOT")
+		cargo=/usr/bin/cargo
+	fi
+	(cd "$IPCON_ROOT" && run_quiet "$logfile" env "${env[@]}" "$cargo" "$@" --target "$triple")
+	GUEST_TARGET_DIR=$dir/$triple
+}

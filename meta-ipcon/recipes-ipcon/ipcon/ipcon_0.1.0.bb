@@ -10,7 +10,7 @@ SECTION = "utils"
 LICENSE = "MIT | Apache-2.0"
 LIC_FILES_CHKSUM = "file://LICENSE-MIT;md5=d2892261d47dff1a7d2d38210a188718 \
                     file://LICENSE-APACHE;md5=3b83ef96387f14655fc854ddc3c6bd57"
-CVE_PRODUCT = "ipcon"
+CVE_PRODUCT = "ipcon-rs:ipcon"
 
 require conf/include/ipcon-src.inc
 require ${BPN}-crates.inc
@@ -48,12 +48,29 @@ do_configure:prepend() {
     sh ${IPCON_UNPACKDIR}/ipcon-check-toolchain ${CARGO_LOCK_PATH} ${CARGO_MANIFEST_PATH}
 }
 
-# The workspace's programs: the tool, the integration suite and the
-# benchmark (bins), and the crate's examples. Not in CARGO_BUILD_FLAGS:
-# ptest-cargo adds those to its "cargo build --tests", and would then take
-# the programs for test binaries.
+# The programs, as Cargo.toml's profiles build them: the tool and the
+# examples with the release profile (do_compile), the integration suite and
+# the benchmark with the "ptest" profile (do_compile_ptest), which unwinds
+# on panic so that a failing test is reported and the suite goes on (a
+# release build aborts at the first panic). The crate's unit tests come
+# from ptest-cargo.bbclass (do_compile_ptest_cargo). qemu/lib/host.sh builds
+# the test VMs' programs with these same arguments.
+IPCON_CARGO_TARGETS = "-p ipcon --bins --examples"
+IPCON_PTEST_CARGO_TARGETS = "-p ipcon-vmtests --bins"
+IPCON_PTEST_PROFILE = "ptest"
+
 do_compile() {
-    oe_cargo_build --bins --examples
+    oe_cargo_build ${IPCON_CARGO_TARGETS}
+}
+
+# CARGO_BUILD_FLAGS with the ptest profile in place of --release.
+IPCON_PTEST_CARGO_FLAGS = "${@' '.join(f for f in d.getVar('CARGO_BUILD_FLAGS').split() if f != '--release')} \
+                           --profile ${IPCON_PTEST_PROFILE}"
+
+do_compile_ptest() {
+    export RUSTFLAGS="${RUSTFLAGS}"
+    bbnote "${CARGO} build ${IPCON_PTEST_CARGO_FLAGS} ${PACKAGECONFIG_CONFARGS} ${IPCON_PTEST_CARGO_TARGETS}"
+    "${CARGO}" build ${IPCON_PTEST_CARGO_FLAGS} ${PACKAGECONFIG_CONFARGS} ${IPCON_PTEST_CARGO_TARGETS}
 }
 
 do_install() {
@@ -67,12 +84,21 @@ do_install() {
 # run-ptest is installed by ptest.bbclass; ptest-cargo.bbclass then appends
 # the crate's unit test binaries to it.
 do_install_ptest() {
-    install -m 0755 ${B}/target/${CARGO_TARGET_SUBDIR}/ipcon-vmtests ${D}${PTEST_PATH}/
-    install -m 0755 ${B}/target/${CARGO_TARGET_SUBDIR}/ipcon-bench ${D}${PTEST_PATH}/
+    install -m 0755 ${B}/target/${RUST_HOST_SYS}/${IPCON_PTEST_PROFILE}/ipcon-vmtests ${D}${PTEST_PATH}/
+    install -m 0755 ${B}/target/${RUST_HOST_SYS}/${IPCON_PTEST_PROFILE}/ipcon-bench ${D}${PTEST_PATH}/
     sed -i -e 's,@IPCON_EXAMPLES_DIR@,${IPCON_EXAMPLES_DIR},' ${D}${PTEST_PATH}/run-ptest
 }
 
 PACKAGES =+ "${PN}-examples"
 FILES:${PN}-examples += "${IPCON_EXAMPLES_DIR}"
 
-RDEPENDS:${PN}-ptest += "${PN}-examples kernel-module-ipcon"
+# The suite runs the examples, and "unshare -n/-U/-r/-p/-f" for its
+# namespace tests (openembedded-core's busybox has no unshare); the rest
+# it runs (modprobe, rmmod, mount, dirname) are busybox's default applets.
+# qemu/lib/guest_userland.py checks this list against what the suite runs.
+RDEPENDS:${PN}-ptest += "${PN}-examples util-linux-unshare"
+# The module is machine-specific and this recipe is not: a recommendation
+# keeps kernel-module-ipcon out of this recipe's task signatures (an
+# RDEPENDS would tie ipcon to each MACHINE's kernel). packagegroup-ipcon
+# installs it; run-ptest fails, naming it, when it is missing.
+RRECOMMENDS:${PN}-ptest += "kernel-module-ipcon"

@@ -10,7 +10,7 @@ BUGTRACKER = "https://github.com/ipcon-rs/ipcon/issues"
 SECTION = "kernel/modules"
 LICENSE = "GPL-2.0-only"
 LIC_FILES_CHKSUM = "file://COPYING;md5=b234ee4d69f5fce4486a80fdaf4a4263"
-CVE_PRODUCT = "ipcon"
+CVE_PRODUCT = "ipcon-rs:ipcon"
 
 require conf/include/ipcon-src.inc
 
