@@ -9,6 +9,10 @@
 # (build_module), and every VM runs the suite through the layer's run-ptest.
 
 LAYER=meta-ipcon
+# The releases the layer supports: LAYERSERIES_COMPAT (wrynose, and
+# blacksail, openembedded-core's master) and scarthgap with
+# meta-lts-mixins' newer Rust (kas/ipcon-scarthgap.yml).
+LAYER_RELEASES=(wrynose blacksail scarthgap)
 OELINT_VERSION=9.11.2
 KAS_VERSION=5.5
 LAYER_VENV=$IPCON_CACHE/layer-venv-oelint$OELINT_VERSION-kas$KAS_VERSION
@@ -27,8 +31,12 @@ ensure_layer_tools() {
 
 run_layer_checks() {
 	ensure_layer_tools
-	host_check "meta-ipcon: oelint-adv $OELINT_VERSION (wrynose, whinlatter)" layer_oelint
-	host_check "meta-ipcon: ipcon-crates.inc matches Cargo.lock" \
+	host_check "meta-ipcon: oelint-adv $OELINT_VERSION (${LAYER_RELEASES[*]})" layer_oelint
+	host_check "meta-ipcon: the pinned commit has what the recipes install; ipcon-crates.inc matches its Cargo.lock" \
+		/usr/bin/python3 "$LAYER/scripts/ipcon-pin" --check
+	host_check "meta-ipcon: a pin without the ptest profile, or a stale crates file, fails the pin check" \
+		layer_bad_pin
+	host_check "meta-ipcon: ipcon-crates.inc matches the working tree's Cargo.lock (IPCON_LOCAL_SRC)" \
 		/usr/bin/python3 "$LAYER/scripts/ipcon-crates-inc" --check
 	host_check "meta-ipcon: a stale ipcon-crates.inc fails, naming the fix" layer_stale_crates
 	host_check "meta-ipcon: ipcon-check-toolchain (good; old cargo, old rustc, new Cargo.lock fail)" \
@@ -41,17 +49,17 @@ run_layer_checks() {
 	host_check "meta-ipcon: a program the recipes do not pull in fails that check, naming the package" \
 		layer_userland_missing
 	msrv_prepare aarch64
-	host_check "meta-ipcon: ipcon built as cargo.bbclass does (aarch64, --frozen, crates of the .inc only)" \
+	host_check "meta-ipcon: ipcon built from the pin as cargo.bbclass does (aarch64, --frozen, crates of the .inc only)" \
 		layer_cargo_build aarch64
 }
 
-# layer_oelint: every recipe file, as the layer's README says, against both
-# releases the layer supports.
+# layer_oelint: every recipe file, as the layer's README says, against each
+# release the layer supports (scarthgap through meta-lts-mixins' Rust).
 layer_oelint() {
 	local files release
 	mapfile -t files < <(cd "$LAYER" && find . -name '*.bb' -o -name '*.bbappend' -o -name '*.inc' -o -name '*.bbclass' | sort)
 	[ ${#files[@]} -ge 5 ] || die "oelint: only ${#files[@]} recipe files found in $LAYER"
-	for release in wrynose whinlatter; do
+	for release in "${LAYER_RELEASES[@]}"; do
 		echo "== oelint-adv --release $release: ${files[*]}"
 		(cd "$LAYER" && "$LAYER_VENV/bin/oelint-adv" --quiet --release "$release" --mode all \
 			--relpaths "${files[@]}")
@@ -91,6 +99,22 @@ layer_userland_missing() {
 	cmp -s "$recipe" "$tmp/ipcon.bb" && die "the test edit of $recipe changed nothing"
 	expect_failure "add util-linux-unshare to RDEPENDS" \
 		/usr/bin/python3 qemu/lib/guest_userland.py check --recipe "$tmp/ipcon.bb"
+	rm -rf "$tmp"
+}
+
+# layer_bad_pin: the pin check fails for the commit before the ptest
+# profile existed (v0.1.0's parent), and for a crates file that does not
+# match the pinned Cargo.lock.
+layer_bad_pin() {
+	local tmp
+	tmp=$(mktemp -d)
+	expect_failure "no [profile.ptest]" /usr/bin/python3 "$LAYER/scripts/ipcon-pin" --check --rev "v0.1.0^"
+	sed 's/^\(SRC_URI\[libc-[0-9.]*\.sha256sum\] = "\)./\10/' \
+		"$LAYER/recipes-ipcon/ipcon/ipcon-crates.inc" >"$tmp/stale.inc"
+	cmp -s "$LAYER/recipes-ipcon/ipcon/ipcon-crates.inc" "$tmp/stale.inc" &&
+		die "the test edit of ipcon-crates.inc changed nothing"
+	expect_failure "does not match the Cargo.lock at the pin" \
+		/usr/bin/python3 "$LAYER/scripts/ipcon-pin" --check --inc "$tmp/stale.inc"
 	rm -rf "$tmp"
 }
 
@@ -134,6 +158,17 @@ layer_files_check() {
 	grep -qi 'patch' "$LAYER/README.md" || die "README.md does not say where patches go"
 	grep -qE '[[:alnum:]._-]+@[[:alnum:].-]+' "$LAYER/README.md" || die "README.md has no e-mail address"
 	[ -f "$LAYER/SECURITY.md" ] || die "no SECURITY.md"
+	# The releases checked here are the ones the layer declares, plus
+	# scarthgap through the kas file that adds the Rust mixin.
+	local compat
+	compat=$(sed -n 's/^LAYERSERIES_COMPAT_ipcon = "\(.*\)"$/\1/p' "$LAYER/conf/layer.conf")
+	[ "$compat scarthgap" = "${LAYER_RELEASES[*]}" ] ||
+		die "LAYERSERIES_COMPAT_ipcon is '$compat'; LAYER_RELEASES (qemu/lib/layer.sh) is '${LAYER_RELEASES[*]}'"
+	grep -q 'LAYERSERIES_COMPAT_ipcon:append = " scarthgap"' "$LAYER/kas/ipcon-scarthgap.yml" ||
+		die "kas/ipcon-scarthgap.yml does not declare the layer compatible with scarthgap"
+	# No Python bytecode in git (py_compile below writes some; .gitignore
+	# keeps it out).
+	[ -z "$(git ls-files '*.pyc' '*/__pycache__/*')" ] || die "Python bytecode is committed: $(git ls-files '*.pyc')"
 	/usr/bin/python3 -m py_compile "$LAYER/lib/oeqa/runtime/cases/ipcon.py"
 	/usr/bin/python3 -m py_compile "$LAYER/scripts/ipcon-crates-inc"
 	"$LAYER_VENV/bin/python" - "$LAYER" <<'EOF'
@@ -153,6 +188,10 @@ for path in sorted(glob.glob(os.path.join(layer, "kas", "*.yml"))):
     jsonschema.validate(conf, CONFIGSCHEMA)
     for inc in conf.get("header", {}).get("includes", []):
         assert os.path.exists(os.path.join(root, inc)), f"{path}: no include {inc}"
+    target = conf.get("target")
+    if target:
+        recipes = glob.glob(os.path.join(layer, "recipes-*", "*", target + ".bb"))
+        assert recipes, f"{path}: target {target} is no recipe of the layer"
     for repo in conf.get("repos", {}).values():
         for name in (repo or {}).get("layers", {}) if not (repo or {}).get("url") else []:
             assert os.path.exists(os.path.join(root, name, "conf", "layer.conf")), f"{path}: {name}"
@@ -199,27 +238,23 @@ host_ipcon() {
 }
 
 # layer_cargo_build ARCH: the ipcon recipe's build, outside bitbake: the
-# files of IPCON_LOCAL_SRC_URI copied as the fetcher unpacks them, the
+# pinned commit (IPCON_SRCREV) unpacked as the git fetcher does, the
 # crates of ipcon-crates.inc vendored as the crate fetcher does, the
 # CARGO_HOME config cargo_common.bbclass writes, the toolchain check, then
 # do_compile's, do_compile_ptest's and ptest-cargo's cargo commands
 # (--frozen) with the MSRV cargo, and do_install's files checked.
 layer_cargo_build() {
-	local arch=$1 triple var w src recipe
+	local arch=$1 triple var w src pin
 	triple=$(rust_target "$arch")
 	var=$(echo "$triple" | tr 'a-z-' 'A-Z_')
-	recipe=$LAYER/recipes-ipcon/ipcon/ipcon_0.1.0.bb
 	w=$IPCON_ROOT/target/bitbake-$arch
 	src=$w/sources/ipcon-src
 	rm -rf "$w"
 	mkdir -p "$src" "$w/cargo_home/bitbake" "$w/build"
-	local f files
-	files=$(sed -n 's,.*file://\([^;]*\);subdir=ipcon-src.*,\1,p' "$recipe")
-	[ -n "$files" ] || die "no IPCON_LOCAL_SRC_URI entries in $recipe"
-	for f in $files; do
-		mkdir -p "$src/$(dirname "$f")"
-		cp -a "$f" "$src/$(dirname "$f")/"
-	done
+	pin=$(sed -n 's/^IPCON_SRCREV ?= "\([0-9a-f]*\)"$/\1/p' "$LAYER/conf/include/ipcon-src.inc")
+	[ -n "$pin" ] || die "no IPCON_SRCREV in $LAYER/conf/include/ipcon-src.inc"
+	echo "building the pin, $pin ($(git describe --tags --always "$pin"))"
+	git archive --format=tar "$pin" | tar -x -C "$src" || die "cannot unpack the pin $pin (is it in this clone's history?)"
 	/usr/bin/python3 qemu/lib/vendor_crates.py "$LAYER/recipes-ipcon/ipcon/ipcon-crates.inc" \
 		"$IPCON_CACHE/crates" "$w/cargo_home/bitbake"
 	cat >"$w/cargo_home/config.toml" <<EOF

@@ -10,8 +10,10 @@ LICENSE = "MIT"
 # The SPDX line of the boot script: these files are the layer's own.
 LIC_FILES_CHKSUM = "file://ipcon-policy.init;beginline=2;endline=2;md5=b2dccaa94b3629a08bfb4f983cad6f89"
 
-# For IPCON_UNPACKDIR only: the files come from this recipe's directory.
-require conf/include/ipcon-src.inc
+# Where SRC_URI unpacks: UNPACKDIR, or WORKDIR on releases before styhead
+# (5.1), which have no UNPACKDIR (as in ipcon-src.inc; the files of this
+# recipe come from its own directory).
+IPCON_UNPACKDIR = "${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}"
 
 # The file installed as /etc/ipcon/policy, found like any file:// source:
 # a name in FILESPATH (a product's bbappend adds its own directory with

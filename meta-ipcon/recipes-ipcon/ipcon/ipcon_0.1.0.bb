@@ -13,27 +13,16 @@ LIC_FILES_CHKSUM = "file://LICENSE-MIT;md5=d2892261d47dff1a7d2d38210a188718 \
 CVE_PRODUCT = "ipcon-rs:ipcon"
 
 require conf/include/ipcon-src.inc
-require ${BPN}-crates.inc
 
 PV .= "${IPCON_PV_SUFFIX}"
 
-# The ipcon checkout this layer sits in (see ipcon-src.inc): the workspace,
-# and the UAPI header the crate's ABI test checks the crate against. A
-# recipe, not a bbappend, takes files from outside its layer on purpose.
-# nooelint: oelint.vars.fileextrapaths,oelint.vars.outofcontext
-FILESEXTRAPATHS:prepend := "${THISDIR}/../../..:"
-IPCON_LOCAL_SRC_URI = "file://Cargo.toml;subdir=ipcon-src \
-                       file://Cargo.lock;subdir=ipcon-src \
-                       file://ipcon;subdir=ipcon-src \
-                       file://tests;subdir=ipcon-src \
-                       file://ipcon-kmod/include;subdir=ipcon-src \
-                       file://LICENSE-MIT;subdir=ipcon-src \
-                       file://LICENSE-APACHE;subdir=ipcon-src \
-                       "
-SRC_URI += "${IPCON_SRC_URI} \
-            file://run-ptest \
-            file://ipcon-check-toolchain \
-            "
+# The ipcon repository at the pinned commit (see ipcon-src.inc), this
+# recipe's own files, and the crates of Cargo.lock (ipcon-crates.inc).
+SRC_URI = "${IPCON_SRC_URI} \
+           file://run-ptest \
+           file://ipcon-check-toolchain \
+           "
+require ${BPN}-crates.inc
 
 S = "${IPCON_UNPACKDIR}/ipcon-src"
 

@@ -16,11 +16,7 @@ require conf/include/ipcon-src.inc
 
 PV .= "${IPCON_PV_SUFFIX}"
 
-# The ipcon checkout this layer sits in (see ipcon-src.inc): a recipe, not a
-# bbappend, takes files from outside its layer directory here on purpose.
-# nooelint: oelint.vars.fileextrapaths,oelint.vars.outofcontext
-FILESEXTRAPATHS:prepend := "${THISDIR}/../../..:"
-IPCON_LOCAL_SRC_URI = "file://ipcon-kmod;subdir=ipcon-src"
+# The ipcon repository at the pinned commit (see ipcon-src.inc).
 SRC_URI = "${IPCON_SRC_URI}"
 
 S = "${IPCON_UNPACKDIR}/ipcon-src/ipcon-kmod"

@@ -1,9 +1,10 @@
-SUMMARY = "A small image with ipcon and its tests"
+SUMMARY = "A test image for ipcon: the ipcon packages, their tests, root without a password"
 DESCRIPTION = "core-image-minimal plus packagegroup-ipcon, the ipcon \
                integration tests (ipcon-ptest, run by ptest-runner) and an \
-               SSH server, so that 'bitbake ipcon-image -c testimage' runs \
-               the ipcon oeqa checks. For development and CI only: root \
-               logs in without a password."
+               SSH server, so that 'bitbake ipcon-test-image -c testimage' \
+               runs the ipcon oeqa checks. For development and CI only: \
+               root logs in over SSH without a password. A product adds \
+               packagegroup-ipcon to its own image instead."
 HOMEPAGE = "https://github.com/ipcon-rs/ipcon"
 BUGTRACKER = "https://github.com/ipcon-rs/ipcon/issues"
 SECTION = "images"
@@ -19,7 +20,8 @@ IMAGE_INSTALL = "\
     ${CORE_IMAGE_EXTRA_INSTALL} \
 "
 
-# testimage logs in over SSH as root without a password: a test image only.
+# testimage logs in over SSH as root without a password: what makes this a
+# test image, never to be shipped.
 # nooelint: oelint.var.badimagefeature.allow-empty-password,oelint.var.badimagefeature.allow-root-login,oelint.var.badimagefeature.empty-root-password
 IMAGE_FEATURES += "ssh-server-dropbear allow-empty-password empty-root-password allow-root-login"
 
