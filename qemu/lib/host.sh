@@ -63,9 +63,9 @@ run_msrv_checks() {
 	done
 }
 
-# The guest programs: the integration suite, the benchmark, the ipcon tool
-# and the examples.
-GUEST_PROGRAMS=(ipcon-vmtests ipcon-bench ipcon
+# The guest programs: the integration suite, the benchmark, the fuzzer, the
+# stress run, the ipcon tool and the examples.
+GUEST_PROGRAMS=(ipcon-vmtests ipcon-bench ipcon-fuzz ipcon-stress ipcon
 	examples/{rpc_server,rpc_client,pubsub,watch_peers,poll_loop,fixed_buffers})
 declare -A GUEST_OUT=()
 
@@ -150,15 +150,19 @@ report_host() {
 }
 
 # list_suite_tests: the names of the integration suite's tests (a host
-# build of the suite lists them), into EXPECTED_TESTS: every VM run must
-# report each of them, so a run-ptest that stopped early cannot pass.
+# build of the suite lists them), into SUITE_TESTS: every test VM run must
+# report each of them (see expected_tests in reliability.sh), so a
+# run-ptest that stopped early cannot pass.
+SUITE_TESTS=()
 EXPECTED_TESTS=()
 list_suite_tests() {
-	mapfile -t EXPECTED_TESTS < <(cd "$IPCON_ROOT" && cargo run -q --locked -p ipcon-vmtests --bin ipcon-vmtests -- --list)
-	[ ${#EXPECTED_TESTS[@]} -gt 50 ] || die "the suite lists only ${#EXPECTED_TESTS[@]} tests"
+	mapfile -t SUITE_TESTS < <(cd "$IPCON_ROOT" && cargo run -q --locked -p ipcon-vmtests --bin ipcon-vmtests -- --list)
+	[ ${#SUITE_TESTS[@]} -gt 50 ] || die "the suite lists only ${#SUITE_TESTS[@]} tests"
 }
 
-# report_vm LABEL VM_OK: one line per test of this VM run.
+# report_vm LABEL VM_OK: one line per test of this VM run (each of
+# EXPECTED_TESTS must be there), and the figures the guest programs sent
+# ("@@ info" lines: the fuzzer's and the stress run's).
 report_vm() {
 	local label=$1 vm_ok=$2 line vm_tests=0
 	echo "ipcon test results: $label"
@@ -178,6 +182,7 @@ report_vm() {
 			tally "FAIL $label: skipped: ${line#@@ test skip }"
 			vm_tests=$((vm_tests + 1))
 			;;
+		"@@ info "*) echo "  ${line#@@ info }" ;;
 		esac
 	done <"$RESULTS_LOG"
 	if [ "$vm_tests" = 0 ]; then

@@ -33,7 +33,7 @@ guest_path() {
 	case $1 in
 	ipcon) echo /usr/bin/ipcon ;;
 	examples/*) echo "$EXAMPLES_DIR/${1#examples/}" ;;
-	ipcon-vmtests | ipcon-bench) echo "$PTEST_DIR/$1" ;;
+	ipcon-vmtests | ipcon-bench | ipcon-fuzz | ipcon-stress) echo "$PTEST_DIR/$1" ;;
 	*) die "guest_path: no packaged location for '$1'" ;;
 	esac
 }
@@ -74,7 +74,7 @@ install_policy() {
 	chmod 755 "$root/etc/init.d/ipcon-policy"
 }
 
-# build_initramfs OUT MODE ARCH: pack busybox, the init, the module and the
+# build_initramfs OUT MODE ARCH [EXTRAS]: pack busybox, the init, the module and the
 # guest programs (GUEST_BINS, GUEST_NAMES; unit test binaries in
 # GUEST_UNIT_TESTS) into the cpio archive OUT, laid out as the packages
 # install them: the module from the modules_install staging root
@@ -82,10 +82,11 @@ install_policy() {
 # KERNEL_MODULE_AUTOLOAD installs), with the boot policy of ipcon-policy
 # (install_policy). The programs in COMPAT_BINS (if any) go
 # to /compat32: 32-bit builds that the aarch64 guest runs again, to prove a
-# 32-bit process and a 64-bit kernel agree.
+# 32-bit process and a 64-bit kernel agree. EXTRAS: what the guest runs
+# besides the mode (the fuzzer, the stress run: see reliability.sh).
 COMPAT_BINS=()
 build_initramfs() {
-	local out=$1 mode=$2 arch=$3
+	local out=$1 mode=$2 arch=$3 extras=${4:-}
 	local root i
 	root=$(dirname "$out")/root
 	rm -rf "$root"
@@ -101,6 +102,7 @@ build_initramfs() {
 	run_quiet "$(dirname "$out")/depmod.log" depmod -b "$root" "$KABI"
 	echo ipcon >"$root/etc/modules-load.d/ipcon.conf"
 	echo "$mode" >"$root/etc/ipcon-mode"
+	write_guest_extras "$root" "$extras"
 	case $arch in
 	armv7) echo 32 ;;
 	*) echo 64 ;;

@@ -227,7 +227,7 @@ EOF
 	local flags=(-v --frozen --target "$triple" --release "--manifest-path=$src/Cargo.toml")
 	(cd "$w/build" && env "${env[@]}" /usr/bin/cargo build "${flags[@]}" --bins --examples)
 	local out=$w/build/target/$triple/release p
-	for p in ipcon ipcon-vmtests ipcon-bench examples/{rpc_server,rpc_client,pubsub,watch_peers,poll_loop,fixed_buffers}; do
+	for p in ipcon ipcon-vmtests ipcon-bench ipcon-fuzz ipcon-stress examples/{rpc_server,rpc_client,pubsub,watch_peers,poll_loop,fixed_buffers}; do
 		[ -x "$out/$p" ] || die "do_install would not find $out/$p"
 	done
 	(cd "$w/build" && env "${env[@]}" /usr/bin/cargo build --tests --message-format json "${flags[@]}") \

@@ -68,7 +68,7 @@ boot_vm() {
 }
 
 # Kernel log lines that fail a run even when every test passed.
-DMESG_BAD='WARNING:|BUG:|Oops|general protection|Call Trace|UBSAN:|KASAN:|kmemleak: [0-9]+ new suspected|refcount_t:|list_(add|del) corruption|sleeping function called|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|lock held when returning|ipcon: .*leak'
+DMESG_BAD='WARNING:|BUG:|Oops|general protection|Call Trace|UBSAN:|KASAN:|kmemleak: [0-9]+ new suspected|refcount_t:|list_(add|del) corruption|sleeping function called|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|lock held when returning|ipcon: .*leak|blocked for more than [0-9]+ seconds|rcu: INFO:|detected stalls? on CPU|self-detected stall|soft lockup'
 
 # check_vm ARCH: judge the run from the results port; prints the dmesg
 # findings; returns 0 when the guest reported exit 0, the kernel log is clean

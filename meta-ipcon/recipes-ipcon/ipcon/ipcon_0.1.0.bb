@@ -48,8 +48,9 @@ do_configure:prepend() {
     sh ${IPCON_UNPACKDIR}/ipcon-check-toolchain ${CARGO_LOCK_PATH} ${CARGO_MANIFEST_PATH}
 }
 
-# The workspace's programs: the tool, the integration suite and the
-# benchmark (bins), and the crate's examples. Not in CARGO_BUILD_FLAGS:
+# The workspace's programs: the tool, the integration suite, the
+# benchmark, the fuzzer and the stress program (bins), and the crate's
+# examples. Not in CARGO_BUILD_FLAGS:
 # ptest-cargo adds those to its "cargo build --tests", and would then take
 # the programs for test binaries.
 do_compile() {
@@ -69,6 +70,8 @@ do_install() {
 do_install_ptest() {
     install -m 0755 ${B}/target/${CARGO_TARGET_SUBDIR}/ipcon-vmtests ${D}${PTEST_PATH}/
     install -m 0755 ${B}/target/${CARGO_TARGET_SUBDIR}/ipcon-bench ${D}${PTEST_PATH}/
+    install -m 0755 ${B}/target/${CARGO_TARGET_SUBDIR}/ipcon-fuzz ${D}${PTEST_PATH}/
+    install -m 0755 ${B}/target/${CARGO_TARGET_SUBDIR}/ipcon-stress ${D}${PTEST_PATH}/
     sed -i -e 's,@IPCON_EXAMPLES_DIR@,${IPCON_EXAMPLES_DIR},' ${D}${PTEST_PATH}/run-ptest
 }
 

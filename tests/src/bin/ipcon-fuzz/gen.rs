@@ -427,7 +427,12 @@ pub fn request(rng: &mut Rng, cx: &Ctx<'_>) -> Req {
         bytes: message(ty, flags, cx.seq, cx.port, wire_cmd, version, &a),
         seq: cx.seq,
         dump,
-        cmd: if ty == GENL_ID_CTRL { 0 } else { wire_cmd },
+        // (counted by command: nlctrl requests as 0, unknown commands as 255)
+        cmd: match ty {
+            GENL_ID_CTRL => 0,
+            _ if wire_cmd > IPCON_CMD_MAX => 255,
+            _ => wire_cmd,
+        },
     }
 }
 

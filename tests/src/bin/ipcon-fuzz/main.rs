@@ -464,6 +464,11 @@ impl Coordinator {
                     ),
                     _ => continue,
                 };
+                eprintln!("ipcon-fuzz: FINDING {what}");
+                if let Some(pid) = pl.child.as_ref().map(Child::id) {
+                    eprintln!("{}", task_state(pid));
+                }
+                print_blocked_tasks();
                 self.found.hang.push(what);
                 let pl = &mut self.places[p];
                 pl.stuck = true;
@@ -519,6 +524,9 @@ impl Coordinator {
         } else if let Some(f) = l.strip_prefix("F ") {
             let what = format!("{}: {f}", self.who(p));
             eprintln!("ipcon-fuzz: FINDING {what}");
+            if f.starts_with("hang") {
+                print_blocked_tasks();
+            }
             if f.starts_with("non-kernel sender") {
                 self.found.foreign.push(what);
             } else if f.starts_with("malformed") || f.starts_with("delivery") {
@@ -663,6 +671,49 @@ impl Coordinator {
             1
         }
     }
+}
+
+/// What a process is doing in the kernel: its state, wait channel,
+/// system call and kernel stack (for a hang report).
+fn task_state(pid: u32) -> String {
+    let read = |f: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/{f}"))
+            .unwrap_or_else(|e| format!("({f}: {e})"))
+    };
+    let state = read("status")
+        .lines()
+        .filter(|l| l.starts_with("Name:") || l.starts_with("State:"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!(
+        "pid {pid}: {state}; wchan {}; syscall {}\n{}",
+        read("wchan").trim(),
+        read("syscall").trim(),
+        read("stack").trim_end()
+    )
+}
+
+/// Print every task in uninterruptible sleep (state D) with its kernel
+/// stack: who holds what when the fuzzer sees a hang.
+fn print_blocked_tasks() {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    let mut n = 0;
+    for e in dir.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        if status
+            .lines()
+            .any(|l| l.starts_with("State:") && l.contains("(disk sleep)"))
+        {
+            eprintln!("ipcon-fuzz: blocked task {}", task_state(pid));
+            n += 1;
+        }
+    }
+    eprintln!("ipcon-fuzz: {n} tasks in uninterruptible sleep");
 }
 
 fn join(v: Vec<(i64, u64)>, name: fn(i64) -> String) -> String {

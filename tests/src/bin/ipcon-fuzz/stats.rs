@@ -97,7 +97,8 @@ pub fn errno_name(e: i64) -> String {
     name.to_string()
 }
 
-/// The name of a command (`cmd.N` counters; 0 stands for nlctrl requests).
+/// The name of a command (`cmd.N` counters; 0 stands for nlctrl requests
+/// and command 0, 255 for every command above the highest).
 pub fn cmd_name(c: i64) -> String {
     let name = match c {
         0 => "nlctrl/unspec",
@@ -122,6 +123,7 @@ pub fn cmd_name(c: i64) -> String {
         19 => "LOST",
         20 => "POLICY_SET",
         21 => "POLICY_GET",
+        255 => "unknown commands",
         _ => return format!("cmd {c}"),
     };
     name.to_string()

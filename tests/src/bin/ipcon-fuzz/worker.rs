@@ -11,8 +11,10 @@
 //! - a message from the kernel that does not frame correctly, or a
 //!   delivery with a sequence number or flags;
 //! - no answer: a request whose ack must come (or the sentinel sent after
-//!   requests whose answers cannot be predicted) unanswered for `hang`,
-//!   with no overrun on the socket that could have dropped it.
+//!   requests whose answers cannot be predicted) unanswered for `hang`.
+//!   An ack can be dropped like any message when the socket's queue is
+//!   full (the socket then reports an overrun, ENOBUFS); the worker then
+//!   reads the queue empty and sends a sentinel, whose ack must come.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -240,6 +242,12 @@ impl Worker {
             last = Some(r);
         }
         let last = last.expect("at least one request");
+        if bytes.is_empty() {
+            // (truncated to nothing: netlink refuses empty datagrams with
+            // ENODATA and a warning of its own)
+            self.stats.add("empty", 1);
+            return Ok(());
+        }
         self.stats.add("sent", n);
         self.stats.add("calls", 1);
         if n > 1 {
@@ -286,9 +294,16 @@ impl Worker {
         early: Option<u64>,
     ) -> Result<Option<Answer>, Stop> {
         let mut awaited = vec![seq];
-        let mut deadline = Instant::now() + self.hang;
-        let mut datagrams = 0;
+        let started = Instant::now();
+        let mut deadline = started + self.hang;
+        let (mut datagrams, mut overruns) = (0u64, 0u64);
+        let mut resend = false;
         loop {
+            // Waiting is not silence: the coordinator's watchdog is for
+            // system calls that do not return.
+            if self.last_report.elapsed() >= REPORT_EVERY {
+                self.report();
+            }
             if let Some(k) = early {
                 if dump && datagrams >= k {
                     self.socks.remove(i);
@@ -299,16 +314,27 @@ impl Worker {
             let now = Instant::now();
             if now >= deadline {
                 return Err(Stop::Finding(format!(
-                    "hang: no answer to request {seq} (awaiting {awaited:?}) on port {} for {:?}",
-                    self.socks[i].sock.port, self.hang
+                    "hang: no answer to request {seq}{} (then sentinels {:?}) on port {} for {} s \
+                     ({datagrams} datagrams and {overruns} overruns in {:.0} s of waiting)",
+                    if dump { " (a dump)" } else { "" },
+                    &awaited[1..],
+                    self.socks[i].sock.port,
+                    self.hang.as_secs(),
+                    started.elapsed().as_secs_f64()
                 )));
             }
+            // After an overrun, read the queue empty first: netlink keeps
+            // dropping everything sent to a congested socket (without
+            // flagging another overrun) until its queue has been read
+            // empty, so a sentinel sent earlier would be lost too.
+            let wait = if resend {
+                Duration::ZERO
+            } else {
+                (deadline - now).min(Duration::from_millis(250))
+            };
             let got = self.socks[i]
                 .sock
-                .recv(
-                    &mut self.buf,
-                    (deadline - now).min(Duration::from_millis(250)),
-                )
+                .recv(&mut self.buf, wait)
                 .map_err(|e| Stop::Io(format!("recv: {e}")))?;
             match got {
                 Recv::Datagram { len, full, src } => {
@@ -318,8 +344,14 @@ impl Worker {
                     }
                 }
                 Recv::Overrun => {
+                    // The answer may be what was dropped: ask again, once
+                    // the queue is empty.
                     self.stats.add("overruns", 1);
-                    // The answer may be what was dropped: ask again.
+                    overruns += 1;
+                    resend = true;
+                }
+                Recv::Empty if resend => {
+                    resend = false;
                     let s = self.next_seq(i);
                     let m = gen::sentinel(self.family, s, self.socks[i].sock.port);
                     self.stats.add("sentinels", 1);
