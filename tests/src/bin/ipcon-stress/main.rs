@@ -779,6 +779,7 @@ fn publish_storm(scale: f64, out: &mut Out) -> Result<(), String> {
     }
     let stop = AtomicBool::new(false);
     let (delivered, lost, events) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+    let lost_events = AtomicU64::new(0);
     let churned = AtomicU64::new(0);
     let mut listed = (0usize, 0u32);
     let t = Instant::now();
@@ -787,6 +788,7 @@ fn publish_storm(scale: f64, out: &mut Out) -> Result<(), String> {
         // on any one of them.
         for chunk in peers.chunks(peers.len().div_ceil(READERS)) {
             let (stop, delivered, lost, events) = (&stop, &delivered, &lost, &events);
+            let lost_events = &lost_events;
             sc.spawn(move || {
                 let mut buf = vec![0u8; ipcon::RECV_BUFFER_SIZE];
                 while !stop.load(Ordering::Relaxed) {
@@ -795,8 +797,11 @@ fn publish_storm(scale: f64, out: &mut Out) -> Result<(), String> {
                         for _ in 0..16 {
                             match p.try_recv(&mut buf) {
                                 Ok(Message::Group(_)) => delivered.fetch_add(1, Ordering::Relaxed),
-                                Ok(Message::Lost(l)) => {
+                                Ok(Message::Lost(l)) if l.group.is_some() => {
                                     lost.fetch_add(u64::from(l.count), Ordering::Relaxed)
+                                }
+                                Ok(Message::Lost(l)) => {
+                                    lost_events.fetch_add(u64::from(l.count), Ordering::Relaxed)
                                 }
                                 Ok(_) => events.fetch_add(1, Ordering::Relaxed),
                                 Err(_) => break,
@@ -908,12 +913,14 @@ fn publish_storm(scale: f64, out: &mut Out) -> Result<(), String> {
     out.info(format!(
         "publish storm: {published} publishes to {members} members in {:.1} s while {services} \
          services were registered and removed and {} peers joined, registered 5 services and \
-         closed; members received {} messages and {} counted lost, subscribers {} events",
+         closed; the members read {} messages and {} LOST-counted ones, the {SUBSCRIBERS} \
+         subscribers {} events and {} LOST-counted ones",
         took.as_secs_f64(),
         churned.load(Ordering::Relaxed),
         delivered.load(Ordering::Relaxed),
         lost.load(Ordering::Relaxed),
-        events.load(Ordering::Relaxed)
+        events.load(Ordering::Relaxed),
+        lost_events.load(Ordering::Relaxed)
     ));
     let mut slowest = ("", Duration::ZERO);
     let mut kinds = Vec::new();
