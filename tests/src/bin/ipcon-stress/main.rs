@@ -1095,3 +1095,43 @@ fn traffic(th: usize, stop: &AtomicBool, ok: &AtomicU64, failed: &AtomicU64) {
         k += 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Stream;
+
+    /// Lost counts must be exact: the gap before a message must be what
+    /// the LOST notice right before it said.
+    #[test]
+    fn gap_accounting() {
+        let mut s = Stream::default();
+        s.got(0).unwrap();
+        s.got(1).unwrap();
+        s.lost(3);
+        s.got(5).unwrap();
+        assert_eq!((s.delivered, s.lost, s.notices, s.next), (3, 3, 1, 6));
+        // A gap nobody counted, a count too high, a count too low.
+        assert!(s.clone_state().got(7).is_err());
+        let mut t = s.clone_state();
+        t.lost(1);
+        assert!(t.got(7).is_ok());
+        let mut t = s.clone_state();
+        t.lost(2);
+        assert!(t.got(7).is_err());
+        let mut t = s.clone_state();
+        t.lost(1);
+        assert!(t.got(8).is_err());
+    }
+
+    impl Stream {
+        fn clone_state(&self) -> Stream {
+            Stream {
+                next: self.next,
+                pending: self.pending,
+                delivered: self.delivered,
+                lost: self.lost,
+                notices: self.notices,
+            }
+        }
+    }
+}
