@@ -18,7 +18,7 @@ CI_STRESS_ARGS=""
 # is the slowest), and what it adds to a test VM's timeout.
 # shellcheck disable=SC2034
 STRESS_TIMEOUT=2400
-STRESS_BUDGET=1500
+STRESS_BUDGET=900
 
 # run_extras ARCH KERNEL: what this run of MODE adds to its guest, as a
 # comma-separated list ("fuzz", "stress", "fuzz,stress" or "").
