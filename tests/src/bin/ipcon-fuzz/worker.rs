@@ -54,6 +54,20 @@ enum Stop {
 struct Slot {
     sock: Sock,
     seq: u32,
+    /// An overrun was seen and the queue has not been read empty since:
+    /// netlink drops everything sent to the socket meanwhile (acks
+    /// included) without flagging another overrun.
+    congested: bool,
+}
+
+impl Slot {
+    fn new(sock: Sock) -> Slot {
+        Slot {
+            sock,
+            seq: 1,
+            congested: false,
+        }
+    }
 }
 
 struct Worker {
@@ -146,10 +160,7 @@ impl Worker {
         Ok(Worker {
             rng: Rng::new(a.seed, a.stream),
             family,
-            socks: vec![Slot {
-                sock: first,
-                seq: 1,
-            }],
+            socks: vec![Slot::new(first)],
             know: Know::default(),
             stats: Stats::default(),
             last_report: Instant::now(),
@@ -199,7 +210,7 @@ impl Worker {
             self.socks.remove(i);
         }
         let sock = self.new_socket()?;
-        self.socks.push(Slot { sock, seq: 1 });
+        self.socks.push(Slot::new(sock));
         Ok(())
     }
 
@@ -297,7 +308,8 @@ impl Worker {
         let started = Instant::now();
         let mut deadline = started + self.hang;
         let (mut datagrams, mut overruns) = (0u64, 0u64);
-        let mut resend = false;
+        // Sent while the socket was congested, the answer may be lost.
+        let mut resend = self.socks[i].congested;
         loop {
             // Waiting is not silence: the coordinator's watchdog is for
             // system calls that do not return.
@@ -347,10 +359,12 @@ impl Worker {
                     // The answer may be what was dropped: ask again, once
                     // the queue is empty.
                     self.stats.add("overruns", 1);
+                    self.socks[i].congested = true;
                     overruns += 1;
                     resend = true;
                 }
                 Recv::Empty if resend => {
+                    self.socks[i].congested = false;
                     resend = false;
                     let s = self.next_seq(i);
                     let m = gen::sentinel(self.family, s, self.socks[i].sock.port);
@@ -360,7 +374,7 @@ impl Worker {
                     }
                     deadline = Instant::now() + self.hang;
                 }
-                Recv::Empty => {}
+                Recv::Empty => self.socks[i].congested = false,
             }
         }
     }
@@ -377,8 +391,14 @@ impl Worker {
                     Recv::Datagram { len, full, src } => {
                         self.take(i, len, full, src, &[])?;
                     }
-                    Recv::Overrun => self.stats.add("overruns", 1),
-                    Recv::Empty => break,
+                    Recv::Overrun => {
+                        self.stats.add("overruns", 1);
+                        self.socks[i].congested = true;
+                    }
+                    Recv::Empty => {
+                        self.socks[i].congested = false;
+                        break;
+                    }
                 }
             }
         }
@@ -504,7 +524,7 @@ impl Worker {
     /// reads a part or two at most, and is closed mid-dump.
     fn dump_and_close(&mut self) -> Result<(), Stop> {
         let sock = self.new_socket()?;
-        self.socks.push(Slot { sock, seq: 1 });
+        self.socks.push(Slot::new(sock));
         let i = self.socks.len() - 1;
         if self.rng.pct(50) {
             // Become a peer first (its teardown then races the dump).
@@ -549,7 +569,7 @@ impl Worker {
         }
         let r = self.new_socket()?;
         let r_port = r.port;
-        self.socks.push(Slot { sock: r, seq: 1 });
+        self.socks.push(Slot::new(r));
         let ri = self.socks.len() - 1;
         let seq = self.next_seq(ri);
         let m = crate::nl::message(
@@ -577,7 +597,7 @@ impl Worker {
             )));
         };
         let c = self.new_socket()?;
-        self.socks.push(Slot { sock: c, seq: 1 });
+        self.socks.push(Slot::new(c));
         let ci = self.socks.len() - 1;
         let token = if self.rng.pct(90) {
             token
