@@ -76,7 +76,7 @@ DMESG_BAD='WARNING:|BUG:|Oops|general protection|Call Trace|UBSAN:|KASAN:|kmemle
 check_vm() {
 	local ok=0 guest_rc
 	if [ "$VM_RC" = 124 ] || [ "$VM_RC" = 137 ]; then
-		echo "VM: timed out after ${TIMEOUT}s (hang); console tail:" >&2
+		echo "VM: timed out after ${VM_TIMEOUT:-$TIMEOUT}s (hang); console tail:" >&2
 		tail -n 40 "$CONSOLE_LOG" >&2
 		return 1
 	fi
