@@ -41,6 +41,7 @@ pub fn all() -> Vec<Test> {
     v.extend(crate::t_events::tests());
     v.extend(crate::t_badinput::tests());
     v.extend(crate::t_security::tests());
+    v.extend(crate::t_concurrency::tests());
     v.extend(crate::t_cli::tests());
     v.extend(crate::t_examples::tests());
     v.extend(crate::t_system::tests());
