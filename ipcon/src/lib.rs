@@ -86,10 +86,9 @@
 //! (several peers and a timer in one `poll(2)` loop) and `fixed_buffers`
 //! (no heap, the API without `std` or `alloc`).
 //!
-//! With the `std` feature the package also builds the `ipcon`
-//! command-line tool (`ipcon list`, `call`, `serve`, `listen`, `monitor`,
-//! `policy load|show|check|clear`, ...; `ipcon --help`), written on this
-//! public API only.
+//! The `ipcon` command-line tool (`ipcon list`, `call`, `serve`, `listen`,
+//! `monitor`, `policy load|show|check|clear`, ...; `ipcon --help`) is the
+//! package `ipcon-cli`, written on this public API only.
 //!
 //! ## Features
 //!

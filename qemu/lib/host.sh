@@ -67,6 +67,9 @@ run_msrv_checks() {
 # and the examples.
 GUEST_PROGRAMS=(ipcon-vmtests ipcon-bench ipcon
 	examples/{rpc_server,rpc_client,pubsub,watch_peers,poll_loop,fixed_buffers})
+# The crate features the guest programs are built with (the examples
+# that need a feature are built only with it).
+GUEST_FEATURES=ipcon/std
 declare -A GUEST_OUT=()
 
 declare -A GUEST_TESTS=()
@@ -79,8 +82,8 @@ build_guest_programs() {
 	local arch=$1 triple log
 	triple=$(rust_target "$arch")
 	if [ -z "${GUEST_OUT[$arch]:-}" ]; then
-		local args=(build --profile vmtest --locked -p ipcon-vmtests -p ipcon
-			--features ipcon/std --bins --examples)
+		local args=(build --profile vmtest --locked -p ipcon-vmtests -p ipcon-cli -p ipcon
+			--features "$GUEST_FEATURES" --bins --examples)
 		log "building static guest programs ($triple)"
 		static_cargo "$arch" "$IPCON_CACHE/guest-build-$arch.log" "${args[@]}"
 		GUEST_OUT[$arch]=$STATIC_TARGET_DIR/vmtest

@@ -179,7 +179,7 @@ layer_policy_check() {
 
 # host_ipcon ARGS...: the ipcon tool, built for the host.
 host_ipcon() {
-	cargo run -q --locked -p ipcon --bin ipcon -- "$@"
+	cargo run -q --locked -p ipcon-cli --bin ipcon -- "$@"
 }
 
 # layer_cargo_build ARCH: the ipcon recipe's build, outside bitbake: the

@@ -25,6 +25,7 @@ FILESEXTRAPATHS:prepend := "${THISDIR}/../../..:"
 IPCON_LOCAL_SRC_URI = "file://Cargo.toml;subdir=ipcon-src \
                        file://Cargo.lock;subdir=ipcon-src \
                        file://ipcon;subdir=ipcon-src \
+                       file://ipcon-cli;subdir=ipcon-src \
                        file://tests;subdir=ipcon-src \
                        file://ipcon-kmod/include;subdir=ipcon-src \
                        file://LICENSE-MIT;subdir=ipcon-src \
