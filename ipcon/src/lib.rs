@@ -117,13 +117,19 @@ mod peer;
 pub mod policy;
 mod sys;
 pub mod uapi;
+#[cfg(feature = "unstable")]
+#[cfg_attr(docsrs, doc(cfg(feature = "unstable")))]
 pub mod wire;
+// Without `unstable`, the codec is the crate's own business.
+#[cfg(not(feature = "unstable"))]
+#[allow(dead_code, unreachable_pub)]
+pub(crate) mod wire;
 
-pub use error::{Errno, Error};
+pub use error::{Errno, Error, ProtocolError, RecvError};
 pub use name::Name;
 pub use peer::{
-    GroupFlags, GroupInfo, JoinFlags, Owner, Peer, ServiceInfo, Target, DUMP_BUFFER_SIZE,
-    RECV_BUFFER_SIZE,
+    GroupFlags, GroupInfo, JoinFlags, OwnedReceiver, OwnedRequester, Owner, Peer, Receiver,
+    Requester, ReuniteError, ServiceInfo, Target, DUMP_BUFFER_SIZE, RECV_BUFFER_SIZE,
 };
 /// Largest payload of one message, in bytes ([`uapi::IPCON_PAYLOAD_MAX`]).
 pub const PAYLOAD_MAX: usize = uapi::IPCON_PAYLOAD_MAX;

@@ -1173,7 +1173,10 @@ fn cli_policy_load_show_clear() -> TestResult {
     ));
     ensure!(o.code() == 0, "restoring the policy: {}", o.show());
     r?;
-    ensure!(shown_policy()? == saved, "the saved policy did not come back");
+    ensure!(
+        shown_policy()? == saved,
+        "the saved policy did not come back"
+    );
     Ok(())
 }
 
