@@ -109,13 +109,24 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+#[cfg(any(feature = "tokio", feature = "async-io"))]
+#[macro_use]
+mod async_common;
+#[cfg(feature = "async-io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async-io")))]
+pub mod async_io;
 #[cfg(feature = "defmt")]
 mod defmt_impl;
 mod error;
 pub mod name;
+#[cfg(feature = "alloc")]
+mod owned;
 mod peer;
 pub mod policy;
 mod sys;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 pub mod uapi;
 #[cfg(feature = "unstable")]
 #[cfg_attr(docsrs, doc(cfg(feature = "unstable")))]
@@ -127,6 +138,9 @@ pub(crate) mod wire;
 
 pub use error::{Errno, Error, ProtocolError, RecvError};
 pub use name::Name;
+#[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+pub use owned::OwnedMessage;
 pub use peer::{
     GroupFlags, GroupInfo, JoinFlags, OwnedReceiver, OwnedRequester, Owner, Peer, Receiver,
     Requester, ReuniteError, ServiceInfo, Target, DUMP_BUFFER_SIZE, RECV_BUFFER_SIZE,

@@ -1903,6 +1903,11 @@ impl OwnedReceiver {
     pub fn reunite(self, tx: OwnedRequester) -> Result<Peer, ReuniteError> {
         tx.reunite(self)
     }
+
+    #[cfg(any(feature = "tokio", feature = "async-io"))]
+    pub(crate) fn rx(&self) -> &Rx {
+        &self.rx
+    }
 }
 
 impl Requester<'_> {
