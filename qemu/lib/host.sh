@@ -63,13 +63,14 @@ run_msrv_checks() {
 	done
 }
 
-# The guest programs: the integration suite, the benchmark, the ipcon tool
-# and the examples.
-GUEST_PROGRAMS=(ipcon-vmtests ipcon-bench ipcon
-	examples/{rpc_server,rpc_client,pubsub,watch_peers,poll_loop,fixed_buffers})
+# The guest programs: the integration suite, the benchmark, the
+# zero-allocation proof, the ipcon tool and the examples.
+GUEST_PROGRAMS=(ipcon-vmtests ipcon-bench ipcon-zero-alloc ipcon
+	examples/{rpc_server,rpc_client,pubsub,watch_peers,poll_loop,fixed_buffers}
+	examples/{threaded_server,tokio_daemon,smol_daemon})
 # The crate features the guest programs are built with (the examples
 # that need a feature are built only with it).
-GUEST_FEATURES=ipcon/std
+GUEST_FEATURES=ipcon/std,ipcon/tokio,ipcon/async-io
 declare -A GUEST_OUT=()
 
 declare -A GUEST_TESTS=()

@@ -16,6 +16,7 @@ mod json;
 mod param;
 mod raw;
 mod suite;
+mod t_async;
 mod t_badinput;
 mod t_cli;
 mod t_events;
