@@ -128,12 +128,14 @@ macro_rules! async_request_methods {
 
         /// Like [`Peer::load_policy`].
         #[cfg(feature = "alloc")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
         pub async fn load_policy(&self, policy: &policy::Policy) -> Result<(), Error> {
             self.requester().load_policy(policy)
         }
 
         /// Like [`Peer::policy`].
         #[cfg(feature = "alloc")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
         pub async fn policy(&self, buf: &mut [u8]) -> Result<policy::Policy, Error> {
             self.requester().policy(buf)
         }
@@ -145,6 +147,7 @@ macro_rules! async_request_methods {
 
         /// Like [`Peer::service_list`].
         #[cfg(feature = "alloc")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
         pub async fn service_list(
             &self,
         ) -> Result<alloc::vec::Vec<(alloc::string::String, u32)>, Error> {

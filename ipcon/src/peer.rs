@@ -319,7 +319,7 @@ fn map_error(op: Op, e: Error) -> Error {
 ///   receive at once; each delivery goes to exactly one of them.
 /// * A request and a receive may run at the same time: split the peer
 ///   into a [`Requester`] and a [`Receiver`] with [`split`](Self::split)
-///   (borrowed, no allocation; works with [`std::thread::scope`]) or
+///   (borrowed, no allocation; works with [`std::thread::scope`](https://doc.rust-lang.org/std/thread/fn.scope.html)) or
 ///   [`into_split`](Self::into_split) (owned halves, to move into threads
 ///   or tasks; [`OwnedRequester::reunite`] puts them back together). Both
 ///   halves are `Send`; the receiving halves are `Sync` and `Copy` or
@@ -597,7 +597,7 @@ impl Peer {
     /// Split the peer into its requesting and its receiving half,
     /// borrowed: one thread can then block in
     /// [`Receiver::recv`] while another sends requests. No allocation;
-    /// the halves borrow the peer (use [`std::thread::scope`] to hand them
+    /// the halves borrow the peer (use [`std::thread::scope`](https://doc.rust-lang.org/std/thread/fn.scope.html) to hand them
     /// to threads). See [`into_split`](Self::into_split) for owned halves.
     ///
     /// ```no_run
@@ -1025,6 +1025,7 @@ impl Peer {
     /// # }
     /// ```
     #[cfg(feature = "alloc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     pub fn load_policy(&mut self, policy: &policy::Policy) -> Result<(), Error> {
         self.ctl.load_policy(policy)
     }
@@ -1047,6 +1048,7 @@ impl Peer {
     /// # }
     /// ```
     #[cfg(feature = "alloc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     pub fn policy(&mut self, buf: &mut [u8]) -> Result<policy::Policy, Error> {
         self.ctl.policy(buf)
     }
@@ -1070,6 +1072,7 @@ impl Peer {
     /// # }
     /// ```
     #[cfg(feature = "alloc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     pub fn service_list(&mut self) -> Result<alloc::vec::Vec<(alloc::string::String, u32)>, Error> {
         self.ctl.service_list()
     }
@@ -1725,12 +1728,14 @@ macro_rules! request_methods {
 
         /// Like [`Peer::load_policy`].
         #[cfg(feature = "alloc")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
         pub fn load_policy(&mut self, policy: &policy::Policy) -> Result<(), Error> {
             self.ctl.load_policy(policy)
         }
 
         /// Like [`Peer::policy`].
         #[cfg(feature = "alloc")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
         pub fn policy(&mut self, buf: &mut [u8]) -> Result<policy::Policy, Error> {
             self.ctl.policy(buf)
         }
@@ -1742,6 +1747,7 @@ macro_rules! request_methods {
 
         /// Like [`Peer::service_list`].
         #[cfg(feature = "alloc")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
         pub fn service_list(
             &mut self,
         ) -> Result<alloc::vec::Vec<(alloc::string::String, u32)>, Error> {

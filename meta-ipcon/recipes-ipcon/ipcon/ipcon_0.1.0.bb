@@ -17,8 +17,8 @@ require ${BPN}-crates.inc
 
 PV .= "${IPCON_PV_SUFFIX}"
 
-# The ipcon checkout this layer sits in (see ipcon-src.inc): the workspace,
-# and the UAPI header the crate's ABI test checks the crate against. A
+# The ipcon checkout this layer sits in (see ipcon-src.inc): the workspace
+# (the crate carries its own copy of the UAPI header for its ABI test). A
 # recipe, not a bbappend, takes files from outside its layer on purpose.
 # nooelint: oelint.vars.fileextrapaths,oelint.vars.outofcontext
 FILESEXTRAPATHS:prepend := "${THISDIR}/../../..:"
@@ -27,7 +27,6 @@ IPCON_LOCAL_SRC_URI = "file://Cargo.toml;subdir=ipcon-src \
                        file://ipcon;subdir=ipcon-src \
                        file://ipcon-cli;subdir=ipcon-src \
                        file://tests;subdir=ipcon-src \
-                       file://ipcon-kmod/include;subdir=ipcon-src \
                        file://LICENSE-MIT;subdir=ipcon-src \
                        file://LICENSE-APACHE;subdir=ipcon-src \
                        "
