@@ -91,27 +91,33 @@ fn run(clients: u32, requests: u32) -> Result<(), String> {
 
         // The main thread: replies with the requesting half while the
         // receiving thread waits in recv.
-        let mut served = 0;
-        let deadline = Instant::now() + WAIT;
-        while served < clients * requests {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let (id, n) = work
-                .recv_timeout(left)
-                .map_err(|_| format!("only {served} requests arrived"))?;
-            match tx.send_to_id(id, (n * n).to_string().as_bytes()) {
-                Ok(()) => served += 1,
-                Err(e @ (Error::PeerGone | Error::QueueFull)) => {
-                    println!("server: reply to id {id} dropped: {e}")
+        let mut answer = || -> Result<u32, String> {
+            let mut served = 0;
+            let deadline = Instant::now() + WAIT;
+            while served < clients * requests {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let (id, n) = work
+                    .recv_timeout(left)
+                    .map_err(|_| format!("only {served} requests arrived"))?;
+                match tx.send_to_id(id, (n * n).to_string().as_bytes()) {
+                    Ok(()) => served += 1,
+                    Err(e @ (Error::PeerGone | Error::QueueFull)) => {
+                        println!("server: reply to id {id} dropped: {e}")
+                    }
+                    Err(e) => return Err(e.to_string()),
                 }
-                Err(e) => return Err(e.to_string()),
             }
-        }
+            Ok(served)
+        };
+        let served = answer();
+        // Whatever happened, stop the receiving thread: the scope waits
+        // for it.
         tx.send_to_id(me, STOP).map_err(|e| e.to_string())?;
+        receiver.join().map_err(|_| "the receiver panicked")??;
         for w in workers {
             w.join().map_err(|_| "a client panicked")??;
         }
-        receiver.join().map_err(|_| "the receiver panicked")??;
-        Ok(served)
+        served
     })?;
     println!("server: {served} requests from {clients} clients answered by two threads");
     Ok(())

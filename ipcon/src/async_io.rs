@@ -30,7 +30,6 @@
 //! # }
 //! ```
 
-use core::future::poll_fn;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -113,13 +112,28 @@ impl AsyncPeer {
     /// safe: dropping the future before it completes loses no message.
     /// For a timeout, race it with a timer (`futures_lite::future::or`
     /// with `async_io::Timer`).
+    ///
+    /// Several tasks may wait in `recv` on one peer at once: each is woken
+    /// (async-io's `Async::readable`), and each delivery goes to one of
+    /// them.
     pub async fn recv<'b>(&self, buf: &'b mut [u8]) -> Result<Message<'b>, RecvError> {
-        let len = poll_fn(|cx| self.poll_recv_len(cx, buf)).await?;
+        let len = loop {
+            match self.rx.get_ref().rx().recv_len(buf, Mode::NonBlocking) {
+                // Nothing queued: wait for readiness (re-arming the
+                // reactor reports a socket that is readable already).
+                Err(RecvError::WouldBlock) => {
+                    self.rx.readable().await.map_err(recv_io_error)?;
+                }
+                other => break other?,
+            }
+        };
         self.rx.get_ref().rx().parse(buf, len)
     }
 
     /// Poll for the next delivery into `buf`, for hand-written futures
-    /// and streams: `Pending` registers `cx`'s waker with the reactor.
+    /// and streams: `Pending` registers `cx`'s waker with the reactor. As
+    /// with async-io's `poll_readable`, only the waker of the last call is
+    /// woken: one task polls (use [`recv`](Self::recv) from several).
     pub fn poll_recv<'b>(
         &self,
         cx: &mut Context<'_>,

@@ -30,7 +30,6 @@
 //! # }
 //! ```
 
-use core::future::poll_fn;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -123,13 +122,25 @@ impl AsyncPeer {
     /// [`RECV_BUFFER_SIZE`] bytes), like [`Peer::recv`]. Cancellation
     /// safe: dropping the future before it completes loses no message.
     /// For a timeout, wrap it in `tokio::time::timeout`.
+    ///
+    /// Several tasks may wait in `recv` on one peer at once: each is woken
+    /// (Tokio's `AsyncFd::readable`), and each delivery goes to one of them.
     pub async fn recv<'b>(&self, buf: &'b mut [u8]) -> Result<Message<'b>, RecvError> {
-        let len = poll_fn(|cx| self.poll_recv_len(cx, buf)).await?;
+        let len = loop {
+            let mut ready = self.rx.readable().await.map_err(recv_io_error)?;
+            match self.rx.get_ref().rx().recv_len(buf, Mode::NonBlocking) {
+                // Nothing after all (another task took it): wait again.
+                Err(RecvError::WouldBlock) => ready.clear_ready(),
+                other => break other?,
+            }
+        };
         self.rx.get_ref().rx().parse(buf, len)
     }
 
     /// Poll for the next delivery into `buf`, for hand-written futures
-    /// and streams: `Pending` registers `cx`'s waker with the reactor.
+    /// and streams: `Pending` registers `cx`'s waker with the reactor. As
+    /// with Tokio's `poll_read_ready`, only the waker of the last call is
+    /// woken: one task polls (use [`recv`](Self::recv) from several).
     pub fn poll_recv<'b>(
         &self,
         cx: &mut Context<'_>,
