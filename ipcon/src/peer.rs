@@ -2101,6 +2101,31 @@ fn ack_result(code: i32) -> Result<(), Error> {
 mod tests {
     use super::*;
 
+    /// The halves go to other threads; the receiving ones are shared; with
+    /// `std`, the fd traits are std's own (what `AsyncFd` and `Async`
+    /// need).
+    #[test]
+    fn halves_are_send_and_pollable() {
+        fn send<T: Send>() {}
+        fn sync<T: Sync>() {}
+        #[cfg(feature = "std")]
+        fn fd<T: std::os::fd::AsFd + std::os::fd::AsRawFd>() {}
+        #[cfg(not(feature = "std"))]
+        fn fd<T: AsFd + AsRawFd>() {}
+        send::<Peer>();
+        send::<Requester<'_>>();
+        send::<Receiver<'_>>();
+        send::<OwnedRequester>();
+        send::<OwnedReceiver>();
+        sync::<Receiver<'_>>();
+        sync::<OwnedReceiver>();
+        sync::<Peer>();
+        fd::<Peer>();
+        fd::<Receiver<'_>>();
+        fd::<OwnedReceiver>();
+        send::<ReuniteError>();
+    }
+
     #[test]
     fn buffer_sizes() {
         assert_eq!(RECV_BUFFER_SIZE, 66004);
