@@ -208,6 +208,7 @@ fn serve(ops: &[String]) -> Result<(), String> {
             Message::Group(g) => println!("grp {} {}", g.group, String::from_utf8_lossy(g.data)),
             Message::Event(ev) => println!("event {} {}", ev.kind, ev.name.unwrap_or("-")),
             Message::Lost(_) => println!("lost"),
+            other => println!("other {other:?}"),
         }
     }
 }

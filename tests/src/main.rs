@@ -17,6 +17,7 @@ mod param;
 mod race_roles;
 mod raw;
 mod suite;
+mod t_async;
 mod t_badinput;
 mod t_cli;
 mod t_concurrency;

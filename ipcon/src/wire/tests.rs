@@ -278,8 +278,8 @@ fn unknown_attributes_are_skipped() {
     ));
 }
 
-fn protocol_error<T: core::fmt::Debug>(r: Result<T, Error>) {
-    match r {
+fn protocol_error<T: core::fmt::Debug, E: Into<Error>>(r: Result<T, E>) {
+    match r.map_err(Into::into) {
         Err(Error::Protocol(_)) => {}
         other => panic!("expected a protocol error, got {other:?}"),
     }
@@ -314,12 +314,19 @@ fn malformed_headers() {
     let mut m = good.clone();
     m[4..6].copy_from_slice(&NLMSG_ERROR.to_ne_bytes());
     protocol_error(Message::parse(&mut m, FAMILY));
-    // unknown / request commands are not deliveries
+    // A command that is not a delivery this crate knows (a newer module's)
+    // is no error: it is reported, unparsed, as Unknown.
     for cmd in [IPCON_CMD_UNSPEC, IPCON_CMD_SEND, IPCON_CMD_PAIR_START, 200] {
         let mut m = good.clone();
         m[16] = cmd;
-        protocol_error(Message::parse(&mut m, FAMILY));
+        assert_eq!(Message::parse(&mut m, FAMILY), Ok(Message::Unknown { cmd }));
     }
+    // Even with attributes this crate could not parse.
+    let mut m = build(201, |b| b.attr(IPCON_A_COUNT, &[1]).unwrap());
+    assert_eq!(
+        Message::parse(&mut m, FAMILY),
+        Ok(Message::Unknown { cmd: 201 })
+    );
 }
 
 #[test]
@@ -401,7 +408,7 @@ fn attribute_iterator_and_getters() {
     // An overrun yields one error and then stops.
     let bad = [8u8, 0, 1, 0, 1, 2];
     let mut it = AttrIter::new(&bad);
-    assert!(matches!(it.next(), Some(Err(Error::Protocol(_)))));
+    assert!(matches!(it.next(), Some(Err(_))));
     assert!(it.next().is_none());
     assert!(AttrIter::new(&[]).next().is_none());
     assert!(AttrIter::new(&[1, 2, 3]).next().is_none());
@@ -787,7 +794,7 @@ fn policy_dump_assembly() {
         vec![head.clone(), r1.clone(), bad_rule],
     ] {
         assert!(
-            matches!(read(&msgs), Err(DumpProblem::Fail(Error::Protocol(_)))),
+            matches!(read(&msgs), Err(DumpProblem::Fail(_))),
             "{:?}",
             read(&msgs)
         );
