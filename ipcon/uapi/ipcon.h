@@ -46,6 +46,8 @@
  *
  * Requests (client to kernel; NLM_F_REQUEST, NLM_F_ACK expected)
  * ---------------------------------------------------------------
+ * Each command accepts only the attributes listed for it here (and
+ * IPCON_A_PAD before a u64); any other attribute is EINVAL.
  *   IPCON_CMD_SRV_REG      IPCON_A_NAME              register a service
  *   IPCON_CMD_SRV_UNREG    IPCON_A_NAME              remove own service
  *   IPCON_CMD_SRV_RESOLVE  IPCON_A_NAME
@@ -66,6 +68,7 @@
  *                          (exactly one), [IPCON_A_SRC_NAME],
  *                          IPCON_A_DATA...
  *   IPCON_CMD_PUBLISH      IPCON_A_NAME (an own group), IPCON_A_DATA...
+ *                          (the stamp names the owner's oldest service)
  *   IPCON_CMD_EVENTS_SUB   subscribe to kernel events
  *   IPCON_CMD_EVENTS_UNSUB
  *   IPCON_CMD_POLICY_SET   IPCON_A_POLICY_DEFAULT, IPCON_A_RULE...
@@ -123,7 +126,9 @@
  * Every peer gets a u64 id when it is created, unique for the life of the
  * network namespace and never reused (a port is reused as soon as a
  * socket is closed). SEND with IPCON_A_ID reaches that peer or fails with
- * ECONNREFUSED; it never reaches a newer socket on the same port.
+ * ECONNREFUSED; it never reaches a newer socket on the same port. Nothing
+ * is delivered to a peer whose receive socket is being closed: its port
+ * may already belong to another socket.
  * Deliveries carry IPCON_A_SRC_ID, events, RESOLVE and the list dumps
  * carry IPCON_A_ID. u64 attributes are preceded by IPCON_A_PAD where
  * alignment needs it.
@@ -139,11 +144,12 @@
  * alone matches every name) and at most one of IPCON_RULE_A_UID and
  * IPCON_RULE_A_GID (neither: anyone), read in the user namespace that owns
  * the network namespace. A gid matches the effective or any supplementary
- * group. IPCON_A_POLICY_DEFAULT is required in POLICY_SET. For an action on a name, the most specific pattern
- * of that action that matches decides (an exact name over any prefix, a
- * longer prefix over a shorter one): the action is allowed if any rule with
- * that pattern names the peer; if no pattern matches, the default
- * decides. The identity checked is the peer's (see the sender stamp).
+ * group. IPCON_A_POLICY_DEFAULT is required in POLICY_SET. For an action
+ * on a name, the most specific pattern of that action that matches decides
+ * (an exact name over any prefix, a longer prefix over a shorter one): the
+ * action is allowed if any rule with that pattern names the peer; if no
+ * pattern matches, the default decides. The identity checked is the
+ * peer's (see the sender stamp).
  *
  * SEND by port or by id to a peer that owns services is checked as a send
  * to each of them, and must be allowed for all; a peer that owns no service
@@ -169,9 +175,11 @@
  *
  * Errors (negative errno in the netlink ack)
  * ------------------------------------------
- *   EINVAL        missing, malformed or oversized attribute; invalid name,
- *                 pattern or rule; a uid or gid with no mapping
- *   EOPNOTSUPP    unknown command or unknown flag bits
+ *   EINVAL        missing, malformed or oversized attribute; an attribute
+ *                 the command does not use; unknown flag bits; invalid
+ *                 name (bytes after its NUL included), pattern or rule; a
+ *                 uid or gid with no mapping
+ *   EOPNOTSUPP    unknown command
  *   EBADR         SEND without exactly one of IPCON_A_PORT, IPCON_A_NAME
  *                 and IPCON_A_ID
  *   EMSGSIZE      payload larger than IPCON_PAYLOAD_MAX

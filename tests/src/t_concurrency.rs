@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use ipcon::{Error, EventKind, GroupFlags, JoinFlags, Message, Peer};
+use ipcon::{EventKind, GroupFlags, JoinFlags, Message, Peer, RecvError};
 
 use crate::child::{self, Proc};
 use crate::suite::{peer, rxbuf, uniq, TestResult, QUIET, WAIT};
@@ -59,7 +59,7 @@ fn watch_round(w: &Peer, buf: &mut [u8], id: u64) -> Result<Round, String> {
             }
             Ok(Message::Lost(l)) if l.group.is_none() => r.lost_events = true,
             Ok(_) => {}
-            Err(Error::TimedOut) => return Ok(r),
+            Err(RecvError::TimedOut) => return Ok(r),
             Err(e) => return Err(format!("receiving: {e:?}")),
         }
     }
@@ -293,7 +293,7 @@ fn lost_counts_exact_while_members_churn() -> TestResult {
                 Ok(Message::Group(_)) => *got += 1,
                 Ok(Message::Lost(l)) => *lost += l.count,
                 Ok(other) => return Err(format!("unexpected {other:?}")),
-                Err(Error::TimedOut) => return Ok(()),
+                Err(RecvError::TimedOut) => return Ok(()),
                 Err(e) => return Err(format!("{e:?}")),
             }
         }

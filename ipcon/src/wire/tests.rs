@@ -828,3 +828,21 @@ fn nests_are_closed_with_their_length() {
     assert_eq!(b.attr_u32(1, 1), Err(Error::BufferTooSmall));
     b.nest_end(n).unwrap();
 }
+
+#[test]
+fn nest_start_end_writes_the_nest_length() {
+    use super::builder::Builder;
+    let mut buf = [0u8; 64];
+    let mut b = Builder::new(&mut buf, 0x1f, 0, 1).unwrap();
+    let rule = b.nest_start(IPCON_A_RULE).unwrap();
+    b.attr_u32(IPCON_RULE_A_ACTION, IPCON_ACT_OWN).unwrap();
+    b.nest_end(rule).unwrap();
+    let msg = b.finish().unwrap();
+    assert_eq!(msg.len(), 16 + 4 + 8);
+    // nla_len 12 (header + one u32 attribute), type with NLA_F_NESTED
+    assert_eq!(u16::from_ne_bytes([msg[16], msg[17]]), 12);
+    assert_eq!(
+        u16::from_ne_bytes([msg[18], msg[19]]),
+        IPCON_A_RULE | (1 << 15)
+    );
+}
