@@ -132,10 +132,25 @@ fn tokio_dropped_recv_loses_nothing() -> TestResult {
 const CANCEL_MESSAGES: u32 = 300;
 
 /// Send CANCEL_MESSAGES numbered messages to `port`, a few at a time.
-fn numbered_sender(port: u32) -> std::thread::JoinHandle<TestResult> {
+/// Halfway, wait until the receiver has taken everything so far (`seen`),
+/// then pause: its timer then cancels receives while the rest is still to
+/// come, whatever the speed of the machine.
+fn numbered_sender(
+    port: u32,
+    seen: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> std::thread::JoinHandle<TestResult> {
     std::thread::spawn(move || {
         let mut b = peer()?;
         for i in 0..CANCEL_MESSAGES {
+            if i == CANCEL_MESSAGES / 2 {
+                let deadline = Instant::now() + WAIT;
+                while seen.load(std::sync::atomic::Ordering::Relaxed) < i as usize
+                    && Instant::now() < deadline
+                {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                std::thread::sleep(Duration::from_millis(30));
+            }
             let deadline = Instant::now() + WAIT;
             loop {
                 match b.send_to_port(port, &i.to_ne_bytes()) {
@@ -187,13 +202,17 @@ fn tokio_cancelled_receives_lose_nothing() -> TestResult {
     let rt = tokio_rt()?;
     rt.block_on(async {
         let a = ok!(ipcon::tokio::AsyncPeer::open());
-        let sender = numbered_sender(a.port());
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let sender = numbered_sender(a.port(), seen.clone());
         let (mut got, mut cancelled) = (Vec::new(), 0u32);
         let mut buf = rxbuf();
         let deadline = Instant::now() + 4 * WAIT;
         while got.len() < CANCEL_MESSAGES as usize && Instant::now() < deadline {
             match tokio::time::timeout(Duration::from_millis(1), a.recv(&mut buf)).await {
-                Ok(Ok(m)) => got.push(number(m)?),
+                Ok(Ok(m)) => {
+                    got.push(number(m)?);
+                    seen.store(got.len(), std::sync::atomic::Ordering::Relaxed);
+                }
                 Ok(Err(e)) => return Err(format!("recv: {e:?}")),
                 Err(_) => cancelled += 1,
             }
@@ -322,7 +341,8 @@ fn async_io_dropped_recv_loses_nothing() -> TestResult {
 fn async_io_cancelled_receives_lose_nothing() -> TestResult {
     smol::block_on(async {
         let a = ok!(ipcon::async_io::AsyncPeer::open());
-        let sender = numbered_sender(a.port());
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let sender = numbered_sender(a.port(), seen.clone());
         let (mut got, mut cancelled) = (Vec::new(), 0u32);
         let mut buf = rxbuf();
         let deadline = Instant::now() + 4 * WAIT;
@@ -333,7 +353,10 @@ fn async_io_cancelled_receives_lose_nothing() -> TestResult {
             })
             .await;
             match r {
-                Some(Ok(m)) => got.push(number(m)?),
+                Some(Ok(m)) => {
+                    got.push(number(m)?);
+                    seen.store(got.len(), std::sync::atomic::Ordering::Relaxed);
+                }
                 Some(Err(RecvError::WouldBlock)) => return Err("recv: WouldBlock".into()),
                 Some(Err(e)) => return Err(format!("recv: {e:?}")),
                 None => cancelled += 1,

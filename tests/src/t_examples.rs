@@ -187,15 +187,22 @@ fn daemon_under_load(prog: &str, service: &'static str) -> TestResult {
     let total = LOAD_CLIENTS * LOAD_EACH;
     let mut daemon = ok!(Bg::spawn(prog, &["--count", &total.to_string()], None));
     daemon.wait_stdout(&format!("{prog}: serving {service} on port "))?;
-    let outcomes: Vec<TestResult> = std::thread::scope(|s| {
-        let clients: Vec<_> = (0..LOAD_CLIENTS)
-            .map(|c| s.spawn(move || load_client(service, c)))
-            .collect();
-        clients
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("a client panicked".into())))
-            .collect()
-    });
+    // Two waves of clients with a pause between them: the daemon's timer
+    // then cancels pending receives however fast the machine drains a wave.
+    let wave = |first: usize| -> Vec<TestResult> {
+        std::thread::scope(|s| {
+            let clients: Vec<_> = (first..first + LOAD_CLIENTS / 2)
+                .map(|c| s.spawn(move || load_client(service, c)))
+                .collect();
+            clients
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err("a client panicked".into())))
+                .collect()
+        })
+    };
+    let mut outcomes = wave(0);
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    outcomes.extend(wave(LOAD_CLIENTS / 2));
     let failed: Vec<String> = outcomes.into_iter().filter_map(Result::err).collect();
     if !failed.is_empty() {
         daemon.kill();
