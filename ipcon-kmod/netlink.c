@@ -207,12 +207,18 @@ free:
 
 static int ipcon_nl_pair_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct ipcon_net *ns = ipcon_nl_net(info);
+	int err;
+
 	if (GENL_REQ_ATTR_CHECK(info, IPCON_A_PORT) ||
 	    GENL_REQ_ATTR_CHECK(info, IPCON_A_TOKEN))
 		return -EINVAL;
-	return ipcon_peer_pair(ipcon_nl_net(info), skb, info,
-			       nla_get_u32(info->attrs[IPCON_A_PORT]),
-			       nla_get_u64(info->attrs[IPCON_A_TOKEN]));
+	err = ipcon_peer_pair(ns, skb, info,
+			      nla_get_u32(info->attrs[IPCON_A_PORT]),
+			      nla_get_u64(info->attrs[IPCON_A_TOKEN]));
+	/* a stateless peer of the sender may have ended */
+	ipcon_event_flush(ns);
+	return err;
 }
 
 static int ipcon_nl_srv_reg_doit(struct sk_buff *skb, struct genl_info *info)
@@ -231,6 +237,7 @@ static int ipcon_nl_srv_reg_doit(struct sk_buff *skb, struct genl_info *info)
 	err = IS_ERR(peer) ? PTR_ERR(peer) :
 	      ipcon_service_add(ns, peer, name, info->extack);
 	mutex_unlock(&ns->lock);
+	ipcon_event_flush(ns);
 	return ipcon_nl_bad_attr(info, IPCON_A_NAME, err);
 }
 
@@ -251,6 +258,7 @@ static int ipcon_nl_srv_unreg_doit(struct sk_buff *skb,
 	err = IS_ERR(peer) ? PTR_ERR(peer) :
 	      ipcon_service_del(ns, peer, name, info->extack);
 	mutex_unlock(&ns->lock);
+	ipcon_event_flush(ns);
 	return ipcon_nl_bad_attr(info, IPCON_A_NAME, err);
 }
 
@@ -328,6 +336,7 @@ static int ipcon_nl_grp_reg_doit(struct sk_buff *skb, struct genl_info *info)
 	err = IS_ERR(peer) ? PTR_ERR(peer) :
 	      ipcon_group_add(ns, peer, name, flags, info->extack);
 	mutex_unlock(&ns->lock);
+	ipcon_event_flush(ns);
 	return ipcon_nl_bad_attr(info, IPCON_A_NAME, err);
 }
 
@@ -348,6 +357,7 @@ static int ipcon_nl_grp_unreg_doit(struct sk_buff *skb,
 	err = IS_ERR(peer) ? PTR_ERR(peer) :
 	      ipcon_group_del(ns, peer, name, info->extack);
 	mutex_unlock(&ns->lock);
+	ipcon_event_flush(ns);
 	return ipcon_nl_bad_attr(info, IPCON_A_NAME, err);
 }
 
@@ -355,6 +365,7 @@ static int ipcon_nl_grp_join_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ipcon_net *ns = ipcon_nl_net(info);
 	struct ipcon_peer *peer;
+	struct ipcon_replay replay;
 	const char *name;
 	u32 flags;
 	int err;
@@ -367,8 +378,10 @@ static int ipcon_nl_grp_join_doit(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&ns->lock);
 	peer = ipcon_peer_get(ns, skb, info);
 	err = IS_ERR(peer) ? PTR_ERR(peer) :
-	      ipcon_group_join(ns, peer, name, flags, info->extack);
+	      ipcon_group_join(ns, peer, name, flags, &replay, info->extack);
 	mutex_unlock(&ns->lock);
+	if (!err && replay.group)
+		ipcon_group_replay(ns, &replay);
 	return ipcon_nl_bad_attr(info, IPCON_A_NAME, err);
 }
 
@@ -389,6 +402,7 @@ static int ipcon_nl_grp_leave_doit(struct sk_buff *skb,
 	err = IS_ERR(peer) ? PTR_ERR(peer) :
 	      ipcon_group_leave(ns, peer, name, info->extack);
 	mutex_unlock(&ns->lock);
+	ipcon_event_flush(ns);
 	return ipcon_nl_bad_attr(info, IPCON_A_NAME, err);
 }
 
@@ -490,7 +504,13 @@ static int ipcon_nl_events_unsub_doit(struct sk_buff *skb,
 static int ipcon_nl_policy_set_doit(struct sk_buff *skb,
 				    struct genl_info *info)
 {
-	return ipcon_policy_set(ipcon_nl_net(info), info);
+	struct ipcon_net *ns = ipcon_nl_net(info);
+	int err;
+
+	err = ipcon_policy_set(ns, info);
+	/* the re-check may have removed registrations */
+	ipcon_event_flush(ns);
+	return err;
 }
 
 static int ipcon_nl_policy_get_dumpit(struct sk_buff *skb,

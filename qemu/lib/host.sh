@@ -34,8 +34,86 @@ run_host_checks() {
 		cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 	host_check "cargo clippy (no_std, no default features)" \
 		cargo clippy -p ipcon --lib --no-default-features --locked -- -D warnings
+	local f
+	for f in alloc tokio async-io unstable; do
+		# shellcheck disable=SC2046 # alloc alone: without std
+		host_check "cargo clippy (ipcon, feature $f)" \
+			cargo clippy -p ipcon --all-targets --locked \
+			$([ "$f" = alloc ] && echo --no-default-features) --features "$f" -- -D warnings
+	done
 	host_check "cargo test" cargo test --workspace --all-features --locked
-	host_check "cargo doc" env RUSTDOCFLAGS="-D warnings" cargo doc -p ipcon --no-deps --all-features --locked
+	host_check "cargo doc (every feature set, warnings are errors)" doc_every_feature_set
+	host_check "cargo publish --dry-run (ipcon, ipcon-cli)" \
+		cargo publish --dry-run -p ipcon -p ipcon-cli --locked
+	host_check "cargo package: files, and the packaged crate's own tests outside the workspace" \
+		packaged_crates_check
+}
+
+# The publishable packages (the others have publish = false).
+PUBLISHED=(ipcon ipcon-cli)
+
+# The feature sets of the crate, as users combine them.
+DOC_FEATURE_SETS=("--no-default-features" "--no-default-features --features alloc"
+	"--no-default-features --features defmt" "" "--features tokio" "--features async-io"
+	"--features unstable" "--all-features")
+
+# doc_every_feature_set: rustdoc without a warning for each feature set (a
+# link to an item another feature set lacks is the usual break), the
+# tool's docs, and docs.rs's build (doc(cfg), nightly) if a nightly is
+# there.
+doc_every_feature_set() {
+	local set
+	for set in "${DOC_FEATURE_SETS[@]}"; do
+		echo "== cargo doc -p ipcon $set"
+		# shellcheck disable=SC2086 # a set is a list of arguments
+		RUSTDOCFLAGS="-D warnings" cargo doc -p ipcon --no-deps --locked $set || return 1
+	done
+	echo "== cargo doc -p ipcon-cli"
+	RUSTDOCFLAGS="-D warnings" cargo doc -p ipcon-cli --no-deps --locked || return 1
+	if cargo +nightly --version >/dev/null 2>&1; then
+		echo "== as docs.rs builds it: nightly, --cfg docsrs, all features"
+		RUSTDOCFLAGS="--cfg docsrs -D warnings" CARGO_TARGET_DIR=target/docsrs \
+			cargo +nightly doc -p ipcon --no-deps --all-features --locked || return 1
+	else
+		echo "(no nightly toolchain: docs.rs's doc(cfg) build not tried)"
+	fi
+}
+
+# packaged_crates_check: each published package has its README, licence
+# files and CHANGELOG (and the crate its copy of the UAPI header); then the
+# ipcon package, unpacked outside the workspace as a crates.io user gets
+# it, builds and passes its own tests with every feature (its header test
+# runs on the copy; the comparison with the kernel header says it skipped).
+# Offline: the dependencies come from cargo's cache.
+packaged_crates_check() {
+	local p f list tmp version out
+	cargo package "${PUBLISHED[@]/#/-p}" --locked --offline --no-verify || return 1
+	for p in "${PUBLISHED[@]}"; do
+		list=$(cargo package -p "$p" --list --locked --offline) || return 1
+		for f in README.md LICENSE-MIT LICENSE-APACHE CHANGELOG.md; do
+			grep -qx "$f" <<<"$list" || {
+				echo "package $p lacks $f"
+				return 1
+			}
+		done
+	done
+	grep -qx uapi/ipcon.h <<<"$(cargo package -p ipcon --list --locked --offline)" || {
+		echo "package ipcon lacks uapi/ipcon.h"
+		return 1
+	}
+	version=$(sed -n 's/^version = "\(.*\)"$/\1/p' ipcon/Cargo.toml | sed -n 1p)
+	tmp=$(mktemp -d)
+	tar -xzf "target/package/ipcon-$version.crate" -C "$tmp" || return 1
+	out=$(cd "$tmp/ipcon-$version" && CARGO_TARGET_DIR=$IPCON_ROOT/target/package-test \
+		cargo test --locked --offline --all-features -- --nocapture 2>&1)
+	local rc=$?
+	rm -rf "$tmp"
+	echo "$out"
+	[ "$rc" = 0 ] || return 1
+	grep -q "skipped: no kernel header" <<<"$out" || {
+		echo "the header comparison did not say it skipped outside the workspace"
+		return 1
+	}
 }
 
 # The kernel module's style gate: checkpatch --strict from the kernel source
@@ -58,15 +136,22 @@ run_msrv_checks() {
 	for a in "$@"; do
 		[ "$a" = x86_64 ] && continue
 		msrv_prepare "$a"
-		host_check "rust $v (MSRV): crate unit tests, $a (qemu-user)" \
+		# Property tests run their full 256 cases natively above; under
+		# qemu-user a smaller sample proves the codec on the ARM word sizes.
+		PROPTEST_CASES=32 host_check "rust $v (MSRV): crate unit tests, $a (qemu-user)" \
 			msrv_cargo "$a" test -p ipcon --all-features --locked --lib
 	done
 }
 
-# The guest programs: the integration suite, the benchmark, the fuzzer, the
-# stress run, the ipcon tool and the examples.
-GUEST_PROGRAMS=(ipcon-vmtests ipcon-bench ipcon-fuzz ipcon-stress ipcon
-	examples/{rpc_server,rpc_client,pubsub,watch_peers,poll_loop,fixed_buffers})
+# The guest programs: the integration suite, the benchmark, the
+# zero-allocation proof, the fuzzer, the stress run, the ipcon tool and
+# the examples.
+GUEST_PROGRAMS=(ipcon-vmtests ipcon-bench ipcon-zero-alloc ipcon-fuzz ipcon-stress ipcon
+	examples/{rpc_server,rpc_client,pubsub,watch_peers,poll_loop,fixed_buffers}
+	examples/{threaded_server,tokio_daemon,smol_daemon})
+# The crate features the guest programs are built with (the examples
+# that need a feature are built only with it).
+GUEST_FEATURES=ipcon/std,ipcon/tokio,ipcon/async-io
 declare -A GUEST_OUT=()
 
 declare -A GUEST_TESTS=()
@@ -79,8 +164,8 @@ build_guest_programs() {
 	local arch=$1 triple log
 	triple=$(rust_target "$arch")
 	if [ -z "${GUEST_OUT[$arch]:-}" ]; then
-		local args=(build --profile vmtest --locked -p ipcon-vmtests -p ipcon
-			--features ipcon/std --bins --examples)
+		local args=(build --profile vmtest --locked -p ipcon-vmtests -p ipcon-cli -p ipcon
+			--features "$GUEST_FEATURES" --bins --examples)
 		log "building static guest programs ($triple)"
 		static_cargo "$arch" "$IPCON_CACHE/guest-build-$arch.log" "${args[@]}"
 		GUEST_OUT[$arch]=$STATIC_TARGET_DIR/vmtest

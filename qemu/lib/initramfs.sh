@@ -33,7 +33,7 @@ guest_path() {
 	case $1 in
 	ipcon) echo /usr/bin/ipcon ;;
 	examples/*) echo "$EXAMPLES_DIR/${1#examples/}" ;;
-	ipcon-vmtests | ipcon-bench | ipcon-fuzz | ipcon-stress) echo "$PTEST_DIR/$1" ;;
+	ipcon-vmtests | ipcon-bench | ipcon-zero-alloc | ipcon-fuzz | ipcon-stress) echo "$PTEST_DIR/$1" ;;
 	*) die "guest_path: no packaged location for '$1'" ;;
 	esac
 }

@@ -17,16 +17,16 @@ require ${BPN}-crates.inc
 
 PV .= "${IPCON_PV_SUFFIX}"
 
-# The ipcon checkout this layer sits in (see ipcon-src.inc): the workspace,
-# and the UAPI header the crate's ABI test checks the crate against. A
+# The ipcon checkout this layer sits in (see ipcon-src.inc): the workspace
+# (the crate carries its own copy of the UAPI header for its ABI test). A
 # recipe, not a bbappend, takes files from outside its layer on purpose.
 # nooelint: oelint.vars.fileextrapaths,oelint.vars.outofcontext
 FILESEXTRAPATHS:prepend := "${THISDIR}/../../..:"
 IPCON_LOCAL_SRC_URI = "file://Cargo.toml;subdir=ipcon-src \
                        file://Cargo.lock;subdir=ipcon-src \
                        file://ipcon;subdir=ipcon-src \
+                       file://ipcon-cli;subdir=ipcon-src \
                        file://tests;subdir=ipcon-src \
-                       file://ipcon-kmod/include;subdir=ipcon-src \
                        file://LICENSE-MIT;subdir=ipcon-src \
                        file://LICENSE-APACHE;subdir=ipcon-src \
                        "
@@ -39,7 +39,9 @@ S = "${IPCON_UNPACKDIR}/ipcon-src"
 
 inherit cargo cargo-update-recipe-crates ptest-cargo
 
-IPCON_EXAMPLES = "rpc_server rpc_client pubsub watch_peers poll_loop fixed_buffers"
+IPCON_EXAMPLES = "rpc_server rpc_client pubsub watch_peers poll_loop fixed_buffers threaded_server tokio_daemon smol_daemon"
+# The examples of the async integrations need their crate features.
+IPCON_CARGO_FEATURES = "ipcon/tokio ipcon/async-io"
 IPCON_EXAMPLES_DIR = "${libexecdir}/${BPN}/examples"
 
 # A Rust or a Cargo.lock this build cannot handle fails here, naming the fix,
@@ -48,13 +50,13 @@ do_configure:prepend() {
     sh ${IPCON_UNPACKDIR}/ipcon-check-toolchain ${CARGO_LOCK_PATH} ${CARGO_MANIFEST_PATH}
 }
 
-# The workspace's programs: the tool, the integration suite, the
-# benchmark, the fuzzer and the stress program (bins), and the crate's
-# examples. Not in CARGO_BUILD_FLAGS:
-# ptest-cargo adds those to its "cargo build --tests", and would then take
-# the programs for test binaries.
+# The workspace's programs: the tool (package ipcon-cli), the integration
+# suite, the benchmark, the zero-allocation proof, the fuzzer and the
+# stress program (bins), and the crate's examples. Not in
+# CARGO_BUILD_FLAGS: ptest-cargo adds those to its "cargo build --tests",
+# and would then take the programs for test binaries.
 do_compile() {
-    oe_cargo_build --bins --examples
+    oe_cargo_build --bins --examples --features "${IPCON_CARGO_FEATURES}"
 }
 
 do_install() {
@@ -70,6 +72,7 @@ do_install() {
 do_install_ptest() {
     install -m 0755 ${B}/target/${CARGO_TARGET_SUBDIR}/ipcon-vmtests ${D}${PTEST_PATH}/
     install -m 0755 ${B}/target/${CARGO_TARGET_SUBDIR}/ipcon-bench ${D}${PTEST_PATH}/
+    install -m 0755 ${B}/target/${CARGO_TARGET_SUBDIR}/ipcon-zero-alloc ${D}${PTEST_PATH}/
     install -m 0755 ${B}/target/${CARGO_TARGET_SUBDIR}/ipcon-fuzz ${D}${PTEST_PATH}/
     install -m 0755 ${B}/target/${CARGO_TARGET_SUBDIR}/ipcon-stress ${D}${PTEST_PATH}/
     sed -i -e 's,@IPCON_EXAMPLES_DIR@,${IPCON_EXAMPLES_DIR},' ${D}${PTEST_PATH}/run-ptest

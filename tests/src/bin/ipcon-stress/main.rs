@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
-use ipcon::{Error, EventKind, GroupFlags, JoinFlags, Message, Peer};
+use ipcon::{Error, EventKind, GroupFlags, JoinFlags, Message, Peer, RecvError};
 
 #[path = "../../param.rs"]
 mod param;
@@ -349,7 +349,7 @@ fn kill_cycles(scale: f64, out: &mut Out) -> Result<(), String> {
                 },
                 Ok(Message::Lost(l)) => lost += u64::from(l.count),
                 Ok(_) => other += 1,
-                Err(Error::WouldBlock) | Err(Error::TimedOut) => return Ok(false),
+                Err(RecvError::WouldBlock | RecvError::TimedOut) => return Ok(false),
                 Err(err) => return Err(format!("monitor: {err}")),
             }
             Ok(true)
@@ -533,7 +533,7 @@ fn read_all(
     loop {
         match p.recv_timeout(&mut buf, idle) {
             Ok(m) => f(m)?,
-            Err(Error::TimedOut) => return Ok(()),
+            Err(RecvError::TimedOut) => return Ok(()),
             Err(err) => return Err(format!("recv: {err}")),
         }
     }
