@@ -119,13 +119,18 @@ pub fn churn(prefix: &str, n: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `publish-seq GROUP`: own the retaining GROUP, print "ready PORT ID",
-/// then publish 1, 2, 3, ... (u32) every millisecond until stdin closes;
-/// print "published N".
+/// `publish-seq GROUP`: own the retaining GROUP, publish 1 (so a joiner
+/// always finds a retained message), print "ready PORT ID", then publish
+/// 2, 3, ... (u32) every millisecond until stdin closes; print
+/// "published N".
 pub fn publish_seq(group: &str) -> Result<(), String> {
     let mut p = Peer::open().map_err(|e| format!("open: {e:?}"))?;
     p.register_group(group, GroupFlags::RETAIN)
         .map_err(|e| format!("register: {e:?}"))?;
+    // Nobody is a member yet: the message is only retained.
+    let mut seq = 1u32;
+    p.publish(group, &seq.to_ne_bytes())
+        .map_err(|e| format!("publish {seq}: {e:?}"))?;
     println!("ready {} {}", p.port(), p.id());
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
@@ -133,7 +138,6 @@ pub fn publish_seq(group: &str) -> Result<(), String> {
         let _ = std::io::stdin().lock().read_line(&mut s);
         let _ = tx.send(());
     });
-    let mut seq = 0u32;
     while rx.try_recv().is_err() {
         seq += 1;
         match p.publish(group, &seq.to_ne_bytes()) {
