@@ -12,11 +12,17 @@
  * and appends it to the namespace's event queue, so the queue holds the
  * events in the order the changes happened. After dropping the lock, that
  * code calls ipcon_event_flush(), which delivers the queue in order. One
- * task flushes at a time (ipcon_net.flush_lock, taken with trylock): a task
- * that finds another flushing leaves its events to it and returns at once,
- * so no request waits for another one's fan-out, and the events about one
- * name or one peer reach every subscriber in order. A subscriber gets the
- * events queued after it subscribed.
+ * task flushes at a time (ipcon_net.flush_lock): a request that finds
+ * another flushing leaves its events to it and returns at once, so no
+ * request waits for another one's fan-out, and the events about one name
+ * or one peer reach every subscriber in order. A request that flushes
+ * delivers only the events queued up to its own (the queue's tail when it
+ * took the lock): events queued meanwhile by others go to the namespace's
+ * flush work, on an unbound workqueue. Without that bound, one request
+ * flushing under a steady stream of registrations kept delivering other
+ * requests' events for as long as the stream lasted (a registration took
+ * 133 s in the stress run). A subscriber gets the events queued after it
+ * subscribed.
  *
  * Locking: subscriptions are added and removed under ipcon_net.lock; the
  * list is an RCU list walked by the flusher under ipcon_srcu (deliveries
@@ -31,6 +37,7 @@
 #include <linux/slab.h>
 #include <linux/skbuff.h>
 #include <linux/srcu.h>
+#include <linux/workqueue.h>
 #include <net/genetlink.h>
 #include <net/sock.h>
 
@@ -51,6 +58,8 @@ struct ipcon_queued_event {
 	struct sk_buff *skb;
 };
 
+static void ipcon_event_flush_work(struct work_struct *work);
+
 /**
  * ipcon_event_net_init - set up the event state of a namespace
  * @ns: the namespace state
@@ -58,23 +67,43 @@ struct ipcon_queued_event {
 void ipcon_event_net_init(struct ipcon_net *ns)
 {
 	mutex_init(&ns->flush_lock);
+	INIT_WORK(&ns->flush_work, ipcon_event_flush_work);
 	spin_lock_init(&ns->evq_lock);
 	INIT_LIST_HEAD(&ns->evq);
 	INIT_LIST_HEAD(&ns->subscribers);
 	ns->ev_seq = 0;
 }
 
-static struct ipcon_queued_event *ipcon_event_pop(struct ipcon_net *ns)
+/* The first queued event if its sequence number is at most @upto. */
+static struct ipcon_queued_event *ipcon_event_pop(struct ipcon_net *ns,
+						  u64 upto)
 {
 	struct ipcon_queued_event *ev;
 
 	spin_lock_bh(&ns->evq_lock);
 	ev = list_first_entry_or_null(&ns->evq, struct ipcon_queued_event,
 				      node);
-	if (ev)
+	if (ev && ev->seq <= upto)
 		list_del(&ev->node);
+	else
+		ev = NULL;
 	spin_unlock_bh(&ns->evq_lock);
 	return ev;
+}
+
+/* The sequence number of the last queued event, 0 if none. */
+static u64 ipcon_event_tail(struct ipcon_net *ns)
+{
+	struct ipcon_queued_event *ev;
+	u64 seq = 0;
+
+	spin_lock_bh(&ns->evq_lock);
+	if (!list_empty(&ns->evq)) {
+		ev = list_last_entry(&ns->evq, struct ipcon_queued_event, node);
+		seq = ev->seq;
+	}
+	spin_unlock_bh(&ns->evq_lock);
+	return seq;
 }
 
 static void ipcon_event_free(struct ipcon_queued_event *ev)
@@ -88,13 +117,14 @@ static void ipcon_event_free(struct ipcon_queued_event *ev)
  * @ns: the namespace state
  *
  * Subscriptions belong to peers and are gone already; queued events are
- * dropped.
+ * dropped. Waits for the flush work, which may requeue itself.
  */
 void ipcon_event_net_exit(struct ipcon_net *ns)
 {
 	struct ipcon_queued_event *ev;
 
-	while ((ev = ipcon_event_pop(ns)))
+	cancel_work_sync(&ns->flush_work);
+	while ((ev = ipcon_event_pop(ns, U64_MAX)))
 		ipcon_event_free(ev);
 	WARN_ON_ONCE(!list_empty(&ns->subscribers));
 	mutex_destroy(&ns->flush_lock);
@@ -265,30 +295,55 @@ static void ipcon_event_fan_out(struct ipcon_net *ns, struct ipcon_queued_event 
 	srcu_read_unlock(&ipcon_srcu, idx);
 }
 
+/* Delivers the queued events up to sequence number @upto, in order. */
+static void ipcon_event_deliver(struct ipcon_net *ns, u64 upto)
+{
+	struct ipcon_queued_event *ev;
+
+	lockdep_assert_held(&ns->flush_lock);
+	while ((ev = ipcon_event_pop(ns, upto))) {
+		ipcon_event_fan_out(ns, ev);
+		ipcon_event_free(ev);
+	}
+}
+
+/*
+ * Called by a flusher after unlocking ->flush_lock. A task that failed the
+ * trylock had queued its events before trying, so they are seen here and
+ * left to the flush work rather than behind.
+ */
+static void ipcon_event_hand_over(struct ipcon_net *ns)
+{
+	if (ipcon_event_pending(ns))
+		queue_work(system_unbound_wq, &ns->flush_work);
+}
+
+static void ipcon_event_flush_work(struct work_struct *work)
+{
+	struct ipcon_net *ns = container_of(work, struct ipcon_net,
+					    flush_work);
+
+	mutex_lock(&ns->flush_lock);
+	ipcon_event_deliver(ns, U64_MAX);
+	mutex_unlock(&ns->flush_lock);
+	ipcon_event_hand_over(ns);
+}
+
 /**
  * ipcon_event_flush - deliver the queued events, in order
  * @ns: the namespace state
  *
- * Called without any lock, by every path that may have emitted events. If
- * another task is flushing, it delivers these events too and this returns
- * at once.
+ * Called without any lock, by every path that may have emitted events,
+ * after emitting them. Delivers the queue up to its tail as found then
+ * (the caller's events and any before them), and leaves what others queue
+ * meanwhile to the flush work. If another task is flushing, it delivers
+ * the caller's events and this returns at once.
  */
 void ipcon_event_flush(struct ipcon_net *ns)
 {
-	struct ipcon_queued_event *ev;
-
-	/*
-	 * A task that fails the trylock queued its events before trying; the
-	 * holder looks at the queue again after unlocking, so none is left
-	 * behind.
-	 */
-	while (ipcon_event_pending(ns)) {
-		if (!mutex_trylock(&ns->flush_lock))
-			return;
-		while ((ev = ipcon_event_pop(ns))) {
-			ipcon_event_fan_out(ns, ev);
-			ipcon_event_free(ev);
-		}
-		mutex_unlock(&ns->flush_lock);
-	}
+	if (!ipcon_event_pending(ns) || !mutex_trylock(&ns->flush_lock))
+		return;
+	ipcon_event_deliver(ns, ipcon_event_tail(ns));
+	mutex_unlock(&ns->flush_lock);
+	ipcon_event_hand_over(ns);
 }

@@ -27,8 +27,9 @@
  *                                  taken by registrations or teardown, and
  *                                  never with ipcon_net.lock held.
  *   ipcon_net.flush_lock (mutex)   one event flusher at a time, taken with
- *                                  trylock only; the subscribers' lost
- *                                  counters (event.c).
+ *                                  trylock by requests, and by the
+ *                                  namespace's flush work; the
+ *                                  subscribers' lost counters (event.c).
  *   ipcon_net.evq_lock (spinlock)  the event queue.
  *
  *   Order: ipcon_net.lock -> ipcon_group.lock -> ipcon_net.evq_lock;
@@ -99,6 +100,7 @@ struct ipcon_policy;
  * @policy: the policy in force, NULL for the initial allow-all
  * @policy_gen: policy generation, for consistent dumps
  * @flush_lock: one event flusher at a time
+ * @flush_work: delivers the events queued while a request flushed its own
  * @evq_lock: protects @evq
  * @evq: events waiting to be delivered, in order
  * @ev_seq: sequence number of the last event queued (under @lock)
@@ -122,6 +124,7 @@ struct ipcon_net {
 	struct ipcon_policy __rcu *policy;
 	unsigned int policy_gen;
 	struct mutex flush_lock;	/* one event flusher */
+	struct work_struct flush_work;
 	spinlock_t evq_lock;		/* @evq */
 	struct list_head evq;
 	u64 ev_seq;

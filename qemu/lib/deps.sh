@@ -135,14 +135,6 @@ ensure_qemu() {
 	command -v "$bin" >/dev/null 2>&1 || die "$bin still missing after installing ${pkgs[*]}"
 }
 
-# ensure_qemu_user: qemu-aarch64 and qemu-arm, to run the crate's unit
-# tests for ARM on the host (they never open a netlink socket).
-ensure_qemu_user() {
-	command -v qemu-aarch64 >/dev/null 2>&1 && command -v qemu-arm >/dev/null 2>&1 && return 0
-	qemu_pkg_install qemu-user
-	command -v qemu-arm >/dev/null 2>&1 || die "qemu-arm still missing after installing qemu-user"
-}
-
 # The host tools the harness uses, and a cargo for the host checks:
 # rustup's (with clippy and rustfmt) when present, else Debian's at the MSRV
 # (Debian's own cargo stays at /usr/bin/cargo for the cross builds).
