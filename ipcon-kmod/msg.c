@@ -324,6 +324,19 @@ int ipcon_msg_deliver(struct net *net, const struct sock *sk, u32 port,
 	struct sk_buff *skb;
 	int err;
 
+	/*
+	 * A receiver whose queue is over its limit refuses the lost notice
+	 * and the message alike (netlink_attachskb() tests the same): count
+	 * the loss without allocating either, so a member that does not read
+	 * costs no allocation per publish. A closing socket is not a loss.
+	 */
+	if (atomic_read(&sk->sk_rmem_alloc) > READ_ONCE(sk->sk_rcvbuf)) {
+		if (sock_flag(sk, SOCK_DEAD))
+			return -ECONNREFUSED;
+		err = -EAGAIN;
+		goto lost;
+	}
+
 	if (*lost) {
 		err = ipcon_msg_send_lost(net, sk, port, *lost, group);
 		if (err == -ECONNREFUSED)
