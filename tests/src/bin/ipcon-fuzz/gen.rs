@@ -710,29 +710,9 @@ mod tests {
         for seq in 0..20000 {
             seen.insert(request(&mut rng, &cx(&know, &[], seq)).cmd);
         }
-        for cmd in [
-            IPCON_CMD_PAIR_START,
-            IPCON_CMD_PAIR,
-            IPCON_CMD_SRV_REG,
-            IPCON_CMD_SRV_UNREG,
-            IPCON_CMD_SRV_RESOLVE,
-            IPCON_CMD_SRV_LIST,
-            IPCON_CMD_GRP_REG,
-            IPCON_CMD_GRP_UNREG,
-            IPCON_CMD_GRP_JOIN,
-            IPCON_CMD_GRP_LEAVE,
-            IPCON_CMD_GRP_LIST,
-            IPCON_CMD_SEND,
-            IPCON_CMD_PUBLISH,
-            IPCON_CMD_EVENTS_SUB,
-            IPCON_CMD_EVENTS_UNSUB,
-            IPCON_CMD_MSG,
-            IPCON_CMD_GRP_MSG,
-            IPCON_CMD_EVENT,
-            IPCON_CMD_LOST,
-            IPCON_CMD_POLICY_SET,
-            IPCON_CMD_POLICY_GET,
-        ] {
+        // Every command of the UAPI, the kernel-only ones included: one
+        // added to the header and not to the generator fails here.
+        for cmd in 1..=IPCON_CMD_MAX {
             assert!(seen.contains(&cmd), "command {cmd} never generated");
         }
     }
