@@ -7,19 +7,58 @@
  * peer that is gone, or the owner of the name), so a subscriber can check
  * who owns a name before it trusts it.
  *
- * Locking: subscriptions are added and removed under ipcon_net.lock and
- * ipcon_net.events_lock (taken in that order, after any group lock);
- * ipcon_net.events_lock alone protects iterating the subscribers and their
- * lost counters. Events are emitted under ipcon_net.lock by the code that
- * changed the registration, so the events about one name (and about one
- * peer) reach every subscriber in the order the changes happened.
+ * Ordering without a lock across the fan-out: the code that changes a
+ * registration emits its event under ipcon_net.lock, which only builds it
+ * and appends it to the namespace's event queue, so the queue holds the
+ * events in the order the changes happened. After dropping the lock, that
+ * code calls ipcon_event_flush(), which delivers the queue in order. One
+ * task flushes at a time (ipcon_net.flush_lock): a request that finds
+ * another flushing leaves its events to it and returns at once, so no
+ * request waits for another one's fan-out, and the events about one name
+ * or one peer reach every subscriber in order. A request that flushes
+ * delivers only the events queued up to its own (the queue's tail when it
+ * took the lock): events queued meanwhile by others go to the namespace's
+ * flush work, on an unbound workqueue. Without that bound, one request
+ * flushing under a steady stream of registrations kept delivering other
+ * requests' events for as long as the stream lasted (a registration took
+ * 133 s in the stress run). A subscriber gets the events queued after it
+ * subscribed.
+ *
+ * Locking: subscriptions are added and removed under ipcon_net.lock; the
+ * list is an RCU list walked by the flusher under ipcon_srcu (deliveries
+ * may sleep), and a removed subscription is freed after an SRCU grace
+ * period. The lost counters are used by the flusher only, under
+ * ipcon_net.flush_lock. ipcon_net.evq_lock (a spinlock) guards the queue
+ * itself and nests inside everything.
  */
 
+#include <linux/rculist.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/skbuff.h>
+#include <linux/srcu.h>
+#include <linux/workqueue.h>
 #include <net/genetlink.h>
+#include <net/sock.h>
 
 #include "ipcon.h"
+
+/**
+ * struct ipcon_queued_event - an event waiting to be delivered
+ * @node: entry in ipcon_net.evq
+ * @seq: its place in the namespace's order of events
+ * @lost_before: events just before this one that could not be queued
+ * @skb: the IPCON_CMD_EVENT message, cloned for each subscriber, or NULL
+ *	if it could not be built (each subscriber counts it as lost)
+ */
+struct ipcon_queued_event {
+	struct list_head node;
+	u64 seq;
+	u32 lost_before;
+	struct sk_buff *skb;
+};
+
+static void ipcon_event_flush_work(struct work_struct *work);
 
 /**
  * ipcon_event_net_init - set up the event state of a namespace
@@ -27,27 +66,76 @@
  */
 void ipcon_event_net_init(struct ipcon_net *ns)
 {
-	mutex_init(&ns->events_lock);
+	mutex_init(&ns->flush_lock);
+	INIT_WORK(&ns->flush_work, ipcon_event_flush_work);
+	spin_lock_init(&ns->evq_lock);
+	INIT_LIST_HEAD(&ns->evq);
 	INIT_LIST_HEAD(&ns->subscribers);
+	ns->ev_seq = 0;
+}
+
+/* The first queued event if its sequence number is at most @upto. */
+static struct ipcon_queued_event *ipcon_event_pop(struct ipcon_net *ns,
+						  u64 upto)
+{
+	struct ipcon_queued_event *ev;
+
+	spin_lock_bh(&ns->evq_lock);
+	ev = list_first_entry_or_null(&ns->evq, struct ipcon_queued_event,
+				      node);
+	if (ev && ev->seq <= upto)
+		list_del(&ev->node);
+	else
+		ev = NULL;
+	spin_unlock_bh(&ns->evq_lock);
+	return ev;
+}
+
+/* The sequence number of the last queued event, 0 if none. */
+static u64 ipcon_event_tail(struct ipcon_net *ns)
+{
+	struct ipcon_queued_event *ev;
+	u64 seq = 0;
+
+	spin_lock_bh(&ns->evq_lock);
+	if (!list_empty(&ns->evq)) {
+		ev = list_last_entry(&ns->evq, struct ipcon_queued_event, node);
+		seq = ev->seq;
+	}
+	spin_unlock_bh(&ns->evq_lock);
+	return seq;
+}
+
+static void ipcon_event_free(struct ipcon_queued_event *ev)
+{
+	consume_skb(ev->skb);
+	kfree(ev);
 }
 
 /**
  * ipcon_event_net_exit - tear down the event state of a namespace
  * @ns: the namespace state
  *
- * Subscriptions belong to peers and are normally gone already.
+ * Subscriptions belong to peers and are gone already; queued events are
+ * dropped. Waits for the flush work, which may requeue itself.
  */
 void ipcon_event_net_exit(struct ipcon_net *ns)
 {
-	struct ipcon_sub *sub, *tmp;
+	struct ipcon_queued_event *ev;
 
-	mutex_lock(&ns->events_lock);
-	list_for_each_entry_safe(sub, tmp, &ns->subscribers, node) {
-		list_del(&sub->node);
-		kfree(sub);
-	}
-	mutex_unlock(&ns->events_lock);
-	mutex_destroy(&ns->events_lock);
+	cancel_work_sync(&ns->flush_work);
+	while ((ev = ipcon_event_pop(ns, U64_MAX)))
+		ipcon_event_free(ev);
+	WARN_ON_ONCE(!list_empty(&ns->subscribers));
+	mutex_destroy(&ns->flush_lock);
+}
+
+static void ipcon_sub_free_rcu(struct rcu_head *rcu)
+{
+	struct ipcon_sub *sub = container_of(rcu, struct ipcon_sub, rcu);
+
+	sock_put(sub->sk);
+	kfree(sub);
 }
 
 /**
@@ -80,11 +168,12 @@ int ipcon_event_sub(struct ipcon_net *ns, struct ipcon_peer *peer,
 		return -ENOMEM;
 	}
 	sub->port = peer->port;
-	sub->peer = peer;
-
-	mutex_lock(&ns->events_lock);
-	list_add_tail(&sub->node, &ns->subscribers);
-	mutex_unlock(&ns->events_lock);
+	/* the flusher may use it after the peer is gone */
+	sock_hold(peer->sk);
+	sub->sk = peer->sk;
+	/* events queued from now on; the queue only grows under ns->lock */
+	sub->from_seq = ns->ev_seq + 1;
+	list_add_tail_rcu(&sub->node, &ns->subscribers);
 	peer->sub = sub;
 	return 0;
 }
@@ -94,7 +183,8 @@ int ipcon_event_sub(struct ipcon_net *ns, struct ipcon_peer *peer,
  * @ns: the namespace state
  * @peer: the peer
  *
- * Must be called under @ns->lock.
+ * Must be called under @ns->lock. A flush in progress may still deliver
+ * an event to it.
  *
  * Return: 0 or -ENOTCONN.
  */
@@ -106,11 +196,9 @@ int ipcon_event_unsub(struct ipcon_net *ns, struct ipcon_peer *peer)
 	if (!sub)
 		return -ENOTCONN;
 
-	mutex_lock(&ns->events_lock);
-	list_del(&sub->node);
-	mutex_unlock(&ns->events_lock);
+	list_del_rcu(&sub->node);
 	peer->sub = NULL;
-	kfree(sub);
+	call_srcu(&ipcon_srcu, &sub->rcu, ipcon_sub_free_rcu);
 	ipcon_user_uncharge(ns, peer, IPCON_LIM_SUBSCRIPTIONS);
 	return 0;
 }
@@ -140,37 +228,122 @@ static struct sk_buff *ipcon_event_build(u32 event,
 }
 
 /**
- * ipcon_event_emit - send an event to every subscriber
+ * ipcon_event_emit - queue an event for every subscriber
  * @ns: the namespace state
  * @event: IPCON_EV_*
  * @peer: the peer the event is about (the owner of @name)
  * @name: IPCON_A_NAME of the event, or NULL
  *
- * Must be called under @ns->lock. If the event cannot be built, every
- * subscriber counts it as lost. Subscribers whose socket is being closed
- * get nothing.
+ * Must be called under @ns->lock; the caller calls ipcon_event_flush()
+ * after dropping it. If the event cannot be built, it is queued without a
+ * message, and every subscriber counts it as lost in its place; if it
+ * cannot even be queued, the next event queued carries the loss.
  */
 void ipcon_event_emit(struct ipcon_net *ns, u32 event,
 		      const struct ipcon_peer *peer, const char *name)
 {
-	struct ipcon_sub *sub;
-	struct sk_buff *skb;
+	struct ipcon_queued_event *ev;
 
 	lockdep_assert_held(&ns->lock);
 	/* the list only changes under ns->lock, which is held */
 	if (list_empty(&ns->subscribers))
 		return;
 
-	skb = ipcon_event_build(event, peer, name);
+	ev = kmalloc(sizeof(*ev), GFP_KERNEL);
+	if (!ev) {
+		ns->ev_unqueued++;
+		return;
+	}
+	ev->skb = ipcon_event_build(event, peer, name);
+	ev->seq = ++ns->ev_seq;
+	ev->lost_before = ns->ev_unqueued;
+	ns->ev_unqueued = 0;
+	spin_lock_bh(&ns->evq_lock);
+	list_add_tail(&ev->node, &ns->evq);
+	spin_unlock_bh(&ns->evq_lock);
+}
 
-	mutex_lock(&ns->events_lock);
-	list_for_each_entry(sub, &ns->subscribers, node) {
-		if (skb)
-			ipcon_msg_deliver(ns->net, sub->peer->sk, sub->port,
-					  skb, 0, 0, &sub->lost, NULL);
+static bool ipcon_event_pending(struct ipcon_net *ns)
+{
+	bool pending;
+
+	spin_lock_bh(&ns->evq_lock);
+	pending = !list_empty(&ns->evq);
+	spin_unlock_bh(&ns->evq_lock);
+	return pending;
+}
+
+static void ipcon_event_fan_out(struct ipcon_net *ns, struct ipcon_queued_event *ev)
+{
+	struct ipcon_sub *sub;
+	int idx;
+
+	lockdep_assert_held(&ns->flush_lock);
+	idx = srcu_read_lock(&ipcon_srcu);
+	list_for_each_entry_srcu(sub, &ns->subscribers, node,
+				 srcu_read_lock_held(&ipcon_srcu)) {
+		if (ev->seq < sub->from_seq)
+			continue;
+		sub->lost = min_t(u64, U32_MAX, (u64)sub->lost + ev->lost_before);
+		if (ev->skb)
+			ipcon_msg_deliver(ns->net, sub->sk, sub->port, ev->skb,
+					  0, 0, &sub->lost, NULL);
 		else if (sub->lost < U32_MAX)
 			sub->lost++;
+		cond_resched();
 	}
-	mutex_unlock(&ns->events_lock);
-	consume_skb(skb);
+	srcu_read_unlock(&ipcon_srcu, idx);
+}
+
+/* Delivers the queued events up to sequence number @upto, in order. */
+static void ipcon_event_deliver(struct ipcon_net *ns, u64 upto)
+{
+	struct ipcon_queued_event *ev;
+
+	lockdep_assert_held(&ns->flush_lock);
+	while ((ev = ipcon_event_pop(ns, upto))) {
+		ipcon_event_fan_out(ns, ev);
+		ipcon_event_free(ev);
+	}
+}
+
+/*
+ * Called by a flusher after unlocking ->flush_lock. A task that failed the
+ * trylock had queued its events before trying, so they are seen here and
+ * left to the flush work rather than behind.
+ */
+static void ipcon_event_hand_over(struct ipcon_net *ns)
+{
+	if (ipcon_event_pending(ns))
+		queue_work(system_unbound_wq, &ns->flush_work);
+}
+
+static void ipcon_event_flush_work(struct work_struct *work)
+{
+	struct ipcon_net *ns = container_of(work, struct ipcon_net,
+					    flush_work);
+
+	mutex_lock(&ns->flush_lock);
+	ipcon_event_deliver(ns, U64_MAX);
+	mutex_unlock(&ns->flush_lock);
+	ipcon_event_hand_over(ns);
+}
+
+/**
+ * ipcon_event_flush - deliver the queued events, in order
+ * @ns: the namespace state
+ *
+ * Called without any lock, by every path that may have emitted events,
+ * after emitting them. Delivers the queue up to its tail as found then
+ * (the caller's events and any before them), and leaves what others queue
+ * meanwhile to the flush work. If another task is flushing, it delivers
+ * the caller's events and this returns at once.
+ */
+void ipcon_event_flush(struct ipcon_net *ns)
+{
+	if (!ipcon_event_pending(ns) || !mutex_trylock(&ns->flush_lock))
+		return;
+	ipcon_event_deliver(ns, ipcon_event_tail(ns));
+	mutex_unlock(&ns->flush_lock);
+	ipcon_event_hand_over(ns);
 }

@@ -11,34 +11,68 @@
  * namespace numbers it.
  *
  * Locking: groups are registered, removed, joined and left under
- * ipcon_net.lock. Each group also has its own mutex, taken after
- * ipcon_net.lock, protecting its member list, the members' lost counters,
- * ->dead and the retained message; membership changes hold both locks.
+ * ipcon_net.lock; a change to the member list also takes the group's
+ * ->lock, briefly. Nothing that registrations or teardown need is held
+ * across a fan-out:
  *
- * Publishing takes only the group's mutex, so publishes to different groups
- * run in parallel: the group is looked up under rcu_read_lock() and pinned
- * with kref_get_unless_zero(), the message is built outside any lock, then
- * the group's mutex is taken (deliveries may sleep) and ->dead checked. The
- * table holds one reference, dropped when the group is removed; the last
- * reference frees the group after a grace period.
+ *   - PUBLISH looks the group up under rcu_read_lock(), pins it with
+ *     kref_get_unless_zero(), builds the message outside any lock, then
+ *     takes the group's ->pub_lock, which orders the publishes and replays
+ *     of that group only, and walks the member list under ipcon_srcu.
+ *     A member removed meanwhile stays valid until the SRCU grace period
+ *     and holds its own reference to its socket; a delivery to a closed
+ *     socket is refused, not queued.
+ *   - A join that asks for the retained message adds an inactive member
+ *     under ipcon_net.lock, then, with that lock dropped, takes ->pub_lock,
+ *     replays the retained message and activates the member: the replay
+ *     comes before every later publish, and no publish is seen twice.
+ *   - The table holds one reference; removing the group marks it dead and
+ *     drops it. The last reference (taken under ipcon_net.lock) frees the
+ *     retained message and its charge, and the group after a grace period.
  */
 
 #include <linux/kref.h>
 #include <linux/pid.h>
+#include <linux/rculist.h>
 #include <linux/sched.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
+#include <linux/srcu.h>
 #include <net/genetlink.h>
 #include <net/sock.h>
 
 #include "ipcon.h"
 
+/* The last reference is gone; called under ipcon_net.lock. */
 static void ipcon_group_release(struct kref *ref)
 {
 	struct ipcon_group *grp = container_of(ref, struct ipcon_group, ref);
 
+	lockdep_assert_held(&grp->ns->lock);
+	if (grp->retained_size)
+		ipcon_user_charge_retained(grp->user, -grp->retained_size,
+					   NULL);
+	consume_skb(grp->retained);
+	put_pid(grp->retained_pid);
+	ipcon_user_release(grp->ns, grp->user);
 	mutex_destroy(&grp->lock);
+	mutex_destroy(&grp->pub_lock);
 	kfree_rcu(grp, rcu);
+}
+
+static void ipcon_group_release_unlock(struct kref *ref)
+{
+	struct ipcon_group *grp = container_of(ref, struct ipcon_group, ref);
+	struct ipcon_net *ns = grp->ns;
+
+	ipcon_group_release(ref);
+	mutex_unlock(&ns->lock);
+}
+
+/* Drops a reference taken without ipcon_net.lock held. */
+static void ipcon_group_put(struct ipcon_group *grp)
+{
+	kref_put_mutex(&grp->ref, ipcon_group_release_unlock, &grp->ns->lock);
 }
 
 static struct ipcon_group *ipcon_group_find(struct ipcon_net *ns,
@@ -99,29 +133,37 @@ static struct ipcon_member *ipcon_member_find(struct ipcon_net *ns,
 	return NULL;
 }
 
-/* Frees a membership; under ns->lock and, if the group is live, its lock */
-static void ipcon_member_free(struct ipcon_net *ns, struct ipcon_member *m)
+static void ipcon_member_free_rcu(struct rcu_head *rcu)
 {
-	hash_del(&m->hnode);
-	list_del(&m->peer_node);
-	ipcon_user_uncharge(ns, m->peer, IPCON_LIM_MEMBERSHIPS);
+	struct ipcon_member *m = container_of(rcu, struct ipcon_member, rcu);
+
+	sock_put(m->sk);
+	put_pid(m->pid);
 	kfree(m);
 }
 
-/* Drops the retained message and its charge; under the group's lock */
-static void ipcon_group_drop_retained(struct ipcon_group *grp,
-				      struct sk_buff **retained,
-				      struct pid **pid)
+/* A fan-out may still walk past it: free it after an SRCU grace period */
+static void ipcon_member_put(struct ipcon_member *m)
 {
-	lockdep_assert_held(&grp->lock);
-	if (grp->retained_size)
-		ipcon_user_charge_retained(grp->owner->user,
-					   -grp->retained_size, NULL);
-	grp->retained_size = 0;
-	*retained = grp->retained;
-	grp->retained = NULL;
-	*pid = grp->retained_pid;
-	grp->retained_pid = NULL;
+	if (refcount_dec_and_test(&m->ref))
+		call_srcu(&ipcon_srcu, &m->rcu, ipcon_member_free_rcu);
+}
+
+/*
+ * Ends a membership: under ns->lock and the group's ->lock. A fan-out in
+ * progress may still deliver to it; it is freed after that.
+ */
+static void ipcon_member_unlink(struct ipcon_net *ns, struct ipcon_member *m)
+{
+	lockdep_assert_held(&ns->lock);
+	lockdep_assert_held(&m->group->lock);
+	list_del_rcu(&m->grp_node);
+	WRITE_ONCE(m->removed, true);
+	m->group->nmembers--;
+	hash_del(&m->hnode);
+	list_del(&m->peer_node);
+	ipcon_user_uncharge(ns, m->peer, IPCON_LIM_MEMBERSHIPS);
+	ipcon_member_put(m);
 }
 
 /**
@@ -160,10 +202,14 @@ int ipcon_group_add(struct ipcon_net *ns, struct ipcon_peer *peer,
 	}
 	strscpy(grp->name, name, sizeof(grp->name));
 	grp->owner = peer;
+	grp->ns = ns;
+	grp->user = peer->user;
+	ipcon_user_hold(grp->user);
 	grp->port = peer->port;
 	grp->flags = flags;
 	kref_init(&grp->ref);
 	mutex_init(&grp->lock);
+	mutex_init(&grp->pub_lock);
 	INIT_LIST_HEAD(&grp->members);
 	hash_add_rcu(ns->groups, &grp->node, ipcon_name_hash(ns, grp->name));
 	list_add_tail(&grp->peer_node, &peer->groups);
@@ -179,34 +225,26 @@ int ipcon_group_add(struct ipcon_net *ns, struct ipcon_peer *peer,
  * @grp: the group
  * @notify: emit IPCON_EV_GRP_REMOVED
  *
- * Must be called under @ns->lock. A publish in progress finds the group
- * dead and delivers nothing more; the group is freed when the last
- * reference is gone.
+ * Must be called under @ns->lock; does not wait for a publish in progress,
+ * which delivers to no member removed here once it sees them removed. The
+ * group is freed when the last reference is gone.
  */
 void ipcon_group_remove(struct ipcon_net *ns, struct ipcon_group *grp,
 			bool notify)
 {
 	struct ipcon_member *m, *tmp;
-	struct sk_buff *retained;
-	struct pid *pid;
 
 	lockdep_assert_held(&ns->lock);
 
 	hash_del_rcu(&grp->node);
 	list_del(&grp->peer_node);
+	WRITE_ONCE(grp->dead, true);
 
 	mutex_lock(&grp->lock);
-	grp->dead = true;
-	list_for_each_entry_safe(m, tmp, &grp->members, grp_node) {
-		list_del(&m->grp_node);
-		ipcon_member_free(ns, m);
-	}
-	grp->nmembers = 0;
-	ipcon_group_drop_retained(grp, &retained, &pid);
+	list_for_each_entry_safe(m, tmp, &grp->members, grp_node)
+		ipcon_member_unlink(ns, m);
 	mutex_unlock(&grp->lock);
 
-	consume_skb(retained);
-	put_pid(pid);
 	ipcon_gen_bump(&ns->grp_gen);
 	if (notify)
 		ipcon_event_emit(ns, IPCON_EV_GRP_REMOVED, grp->owner,
@@ -241,58 +279,31 @@ int ipcon_group_del(struct ipcon_net *ns, struct ipcon_peer *peer,
 	return 0;
 }
 
-/*
- * Sends the retained message to a new member, flagged as a replay. Called
- * under the group's lock, after the member was added, so the replay is
- * ordered before any later publish.
- */
-static void ipcon_group_replay(struct ipcon_net *ns, struct ipcon_group *grp,
-			       struct ipcon_member *m)
-{
-	struct sk_buff *skb;
-	struct nlattr *nla;
-	u32 pid;
-
-	lockdep_assert_held(&grp->lock);
-
-	/* a private copy: the retained data is shared with clones in flight */
-	skb = skb_copy(grp->retained, GFP_KERNEL);
-	if (!skb) {
-		if (m->lost < U32_MAX)
-			m->lost++;
-		return;
-	}
-	nla = nlmsg_find_attr(nlmsg_hdr(skb), GENL_HDRLEN, IPCON_A_FLAGS);
-	if (nla)
-		*(u32 *)nla_data(nla) = IPCON_MSG_F_RETAINED;
-	pid = pid_nr_ns(grp->retained_pid, m->pidns);
-	ipcon_msg_deliver(ns->net, m->peer->sk, m->port, skb,
-			  grp->retained_pidnr, pid, &m->lost, grp->name);
-	consume_skb(skb);
-}
-
 /**
  * ipcon_group_join - join a group
  * @ns: the namespace state
  * @peer: the joining peer
  * @name: a valid name
  * @flags: IPCON_JOIN_F_* (already checked)
+ * @replay: set if the join waits for the retained message: the caller
+ *	passes it to ipcon_group_replay() after dropping @ns->lock
  * @extack: for the error message
  *
- * Must be called under @ns->lock. With IPCON_JOIN_F_LAST the retained
- * message, if any, is delivered right after the join is recorded.
+ * Must be called under @ns->lock.
  *
  * Return: 0, -ENOENT, -EALREADY, -EACCES (policy), -EDQUOT (limit) or
  * -ENOMEM.
  */
 int ipcon_group_join(struct ipcon_net *ns, struct ipcon_peer *peer,
-		     const char *name, u32 flags,
+		     const char *name, u32 flags, struct ipcon_replay *replay,
 		     struct netlink_ext_ack *extack)
 {
 	struct ipcon_group *grp = ipcon_group_find_err(ns, name, extack);
 	struct ipcon_member *m;
+	bool wait;
 	int err;
 
+	replay->group = NULL;
 	if (!grp)
 		return -ENOENT;
 	if (ipcon_member_find(ns, peer, grp)) {
@@ -311,22 +322,107 @@ int ipcon_group_join(struct ipcon_net *ns, struct ipcon_peer *peer,
 		ipcon_user_uncharge(ns, peer, IPCON_LIM_MEMBERSHIPS);
 		return -ENOMEM;
 	}
+	wait = (flags & IPCON_JOIN_F_LAST) && (grp->flags & IPCON_GRP_F_RETAIN);
 	m->group = grp;
 	m->peer = peer;
-	m->pidns = ipcon_peer_pidns(peer);
+	sock_hold(peer->sk);
+	m->sk = peer->sk;
+	m->pid = get_pid(peer->pid);
 	m->port = peer->port;
+	m->active = !wait;
+	refcount_set(&m->ref, wait ? 2 : 1);
 
 	mutex_lock(&grp->lock);
-	list_add_tail(&m->grp_node, &grp->members);
+	list_add_tail_rcu(&m->grp_node, &grp->members);
 	grp->nmembers++;
+	mutex_unlock(&grp->lock);
 	list_add_tail(&m->peer_node, &peer->memberships);
 	hash_add(ns->members, &m->hnode, ipcon_member_hash(ns, grp, peer));
-	if ((flags & IPCON_JOIN_F_LAST) && grp->retained)
-		ipcon_group_replay(ns, grp, m);
-	mutex_unlock(&grp->lock);
-
 	ipcon_gen_bump(&ns->grp_gen);
+
+	if (wait) {
+		kref_get(&grp->ref);
+		replay->group = grp;
+		replay->member = m;
+	}
 	return 0;
+}
+
+/*
+ * Sends the retained message to a new member, flagged as a replay, as the
+ * member's pid namespace sees its sender. Under the group's ->pub_lock.
+ */
+static void ipcon_group_replay_one(struct ipcon_net *ns,
+				   struct ipcon_group *grp,
+				   struct ipcon_member *m)
+{
+	struct sk_buff *skb;
+	struct nlattr *nla;
+	u32 pid;
+
+	lockdep_assert_held(&grp->pub_lock);
+
+	/* a private copy: the retained data is shared with clones in flight */
+	skb = skb_copy(grp->retained, GFP_KERNEL);
+	if (!skb) {
+		if (m->lost < U32_MAX)
+			m->lost++;
+		return;
+	}
+	nla = nlmsg_find_attr(nlmsg_hdr(skb), GENL_HDRLEN, IPCON_A_FLAGS);
+	if (nla)
+		*(u32 *)nla_data(nla) = IPCON_MSG_F_RETAINED;
+	pid = pid_nr_ns(grp->retained_pid, ns_of_pid(m->pid));
+	ipcon_msg_deliver(ns->net, m->sk, m->port, skb, grp->retained_pidnr,
+			  pid, &m->lost, grp->name);
+	consume_skb(skb);
+}
+
+/*
+ * The owner is the sender of the retained message: while it is replayed
+ * the owner counts it as in flight, so its teardown (and IPCON_EV_PEER_GONE)
+ * waits for it. False if the owner is already going.
+ */
+static struct ipcon_peer *ipcon_group_owner_begin(struct ipcon_group *grp)
+{
+	struct ipcon_peer *owner = NULL;
+
+	rcu_read_lock();
+	/* a live group's owner is not torn down yet */
+	if (!READ_ONCE(grp->dead) && ipcon_peer_begin_send(grp->owner))
+		owner = grp->owner;
+	rcu_read_unlock();
+	return owner;
+}
+
+/**
+ * ipcon_group_replay - finish a join that waits for the retained message
+ * @ns: the namespace state
+ * @replay: from ipcon_group_join()
+ *
+ * Called without @ns->lock. Waits for a publish of that group in progress,
+ * delivers the retained message (if the member is still one and the group
+ * still has one) and activates the member, so that every later publish
+ * reaches it after the replay.
+ */
+void ipcon_group_replay(struct ipcon_net *ns, struct ipcon_replay *replay)
+{
+	struct ipcon_group *grp = replay->group;
+	struct ipcon_member *m = replay->member;
+	struct ipcon_peer *owner;
+
+	mutex_lock(&grp->pub_lock);
+	if (!READ_ONCE(m->removed)) {
+		owner = grp->retained ? ipcon_group_owner_begin(grp) : NULL;
+		if (owner) {
+			ipcon_group_replay_one(ns, grp, m);
+			ipcon_peer_end_send(owner);
+		}
+		WRITE_ONCE(m->active, true);
+	}
+	mutex_unlock(&grp->pub_lock);
+	ipcon_member_put(m);
+	ipcon_group_put(grp);
 }
 
 /**
@@ -343,10 +439,8 @@ void ipcon_member_remove(struct ipcon_net *ns, struct ipcon_member *m)
 	lockdep_assert_held(&ns->lock);
 
 	mutex_lock(&grp->lock);
-	list_del(&m->grp_node);
-	grp->nmembers--;
+	ipcon_member_unlink(ns, m);
 	mutex_unlock(&grp->lock);
-	ipcon_member_free(ns, m);
 	ipcon_gen_bump(&ns->grp_gen);
 }
 
@@ -379,10 +473,11 @@ int ipcon_group_leave(struct ipcon_net *ns, struct ipcon_peer *peer,
 }
 
 /*
- * Delivers @msg to every member (each sees the sender's pid in its own pid
- * namespace) and keeps it as the retained message if the group retains.
- * Called with the group's lock held and the group live. Returns the
- * message the caller must free (the previous retained one, or @msg).
+ * Delivers @msg to every active member (each sees the sender's pid in its
+ * own pid namespace) and keeps it as the retained message if the group
+ * retains. Called under the group's ->pub_lock, with no other lock held.
+ * Returns the message the caller must free (the previous retained one, or
+ * @msg).
  */
 static struct sk_buff *ipcon_group_fan_out(struct ipcon_net *ns,
 					   struct ipcon_group *grp,
@@ -391,12 +486,19 @@ static struct sk_buff *ipcon_group_fan_out(struct ipcon_net *ns,
 					   long charge)
 {
 	struct ipcon_member *m;
+	int idx;
 
-	lockdep_assert_held(&grp->lock);
-	list_for_each_entry(m, &grp->members, grp_node)
-		ipcon_msg_deliver(ns->net, m->peer->sk, m->port, msg, pidnr,
-				  pid_nr_ns(*spid, m->pidns), &m->lost,
-				  grp->name);
+	lockdep_assert_held(&grp->pub_lock);
+	idx = srcu_read_lock(&ipcon_srcu);
+	list_for_each_entry_srcu(m, &grp->members, grp_node,
+				 srcu_read_lock_held(&ipcon_srcu)) {
+		if (READ_ONCE(m->active) && !READ_ONCE(m->removed))
+			ipcon_msg_deliver(ns->net, m->sk, m->port, msg, pidnr,
+					  pid_nr_ns(*spid, ns_of_pid(m->pid)),
+					  &m->lost, grp->name);
+		cond_resched();
+	}
+	srcu_read_unlock(&ipcon_srcu, idx);
 	if (!(grp->flags & IPCON_GRP_F_RETAIN))
 		return msg;
 	grp->retained_size += charge;
@@ -454,9 +556,15 @@ int ipcon_group_publish(struct ipcon_net *ns, const struct sk_buff *skb,
 	}
 	if (grp->owner != peer) {
 		rcu_read_unlock();
-		kref_put(&grp->ref, ipcon_group_release);
+		ipcon_group_put(grp);
 		NL_SET_ERR_MSG_MOD(extack, "group belongs to another peer");
 		return -EPERM;
+	}
+	if (!ipcon_peer_begin_send(peer)) {
+		rcu_read_unlock();
+		ipcon_group_put(grp);
+		NL_SET_ERR_MSG_MOD(extack, "peer is gone: its other socket was closed");
+		return -ENOTCONN;
 	}
 	ipcon_msg_stamp_sender_rcu(&st, peer);
 	ipcon_msg_stamp_name_rcu(&st, peer);
@@ -472,31 +580,30 @@ int ipcon_group_publish(struct ipcon_net *ns, const struct sk_buff *skb,
 		goto put;
 	}
 
-	mutex_lock(&grp->lock);
-	if (grp->dead) {
-		mutex_unlock(&grp->lock);
+	mutex_lock(&grp->pub_lock);
+	if (READ_ONCE(grp->dead)) {
+		mutex_unlock(&grp->pub_lock);
 		kfree_skb(msg);
 		NL_SET_ERR_MSG_MOD(extack, "no such group");
 		err = -ENOENT;
 		goto put;
 	}
 	if (grp->flags & IPCON_GRP_F_RETAIN) {
-		/* the group is live, so its owner and the owner's user are */
 		charge = msg->truesize - grp->retained_size;
-		err = ipcon_user_charge_retained(grp->owner->user, charge,
-						 extack);
+		err = ipcon_user_charge_retained(grp->user, charge, extack);
 		if (err) {
-			mutex_unlock(&grp->lock);
+			mutex_unlock(&grp->pub_lock);
 			kfree_skb(msg);
 			goto put;
 		}
 	}
 	msg = ipcon_group_fan_out(ns, grp, msg, &spid, st.pid, charge);
-	mutex_unlock(&grp->lock);
+	mutex_unlock(&grp->pub_lock);
 	consume_skb(msg);
 put:
 	put_pid(spid);
-	kref_put(&grp->ref, ipcon_group_release);
+	ipcon_peer_end_send(peer);
+	ipcon_group_put(grp);
 	return err;
 
 unlock:

@@ -18,13 +18,30 @@
  *
  *   ipcon_net.lock (mutex)         every registration: peers, services,
  *                                  groups, memberships, subscriptions.
- *   ipcon_group.lock (mutex)       a group's member list, its member
- *                                  counters and its retained message;
- *                                  lets publishes to different groups run
- *                                  in parallel without ipcon_net.lock.
- *   ipcon_net.events_lock (mutex)  the subscriber list and its counters.
+ *   ipcon_group.lock (mutex)       changes to a group's member list (short
+ *                                  sections, never across a delivery).
+ *   ipcon_group.pub_lock (mutex)   orders the publishes and the retained
+ *                                  replays of one group, its members' lost
+ *                                  counters and its retained message; held
+ *                                  across that group's fan-out, but never
+ *                                  taken by registrations or teardown, and
+ *                                  never with ipcon_net.lock held.
+ *   ipcon_net.flush_lock (mutex)   one event flusher at a time, taken with
+ *                                  trylock by requests, and by the
+ *                                  namespace's flush work; the
+ *                                  subscribers' lost counters (event.c).
+ *   ipcon_net.evq_lock (spinlock)  the event queue.
  *
- *   Order: ipcon_net.lock -> ipcon_group.lock -> ipcon_net.events_lock.
+ *   Order: ipcon_net.lock -> ipcon_group.lock -> ipcon_net.evq_lock;
+ *   ipcon_group.pub_lock and ipcon_net.flush_lock are outermost.
+ *
+ *   No lock that registrations or teardown need is held across a fan-out:
+ *   members and subscribers are RCU lists walked under ipcon_srcu (a
+ *   delivery may sleep) and freed after an SRCU grace period, each holding
+ *   its own reference to the receive socket it delivers to. A peer's
+ *   teardown first stops its new sends and waits for those in flight
+ *   (ipcon_peer.inflight), so no message of a peer arrives after its
+ *   IPCON_EV_PEER_GONE.
  *
  *   The policy is an RCU pointer replaced under ipcon_net.lock; every
  *   check runs under rcu_read_lock(). Per-user counters are changed under
@@ -52,6 +69,8 @@
 #include <linux/mutex.h>
 #include <linux/pid.h>
 #include <linux/rcupdate.h>
+#include <linux/wait_bit.h>
+#include <linux/srcu.h>
 #include <linux/string.h>
 #include <linux/types.h>
 #include <net/genetlink.h>
@@ -80,8 +99,13 @@ struct ipcon_policy;
  * @grp_gen: group table generation, for consistent dumps
  * @policy: the policy in force, NULL for the initial allow-all
  * @policy_gen: policy generation, for consistent dumps
- * @events_lock: protects @subscribers and their lost counters
- * @subscribers: list of struct ipcon_sub
+ * @flush_lock: one event flusher at a time
+ * @flush_work: delivers the events queued while a request flushed its own
+ * @evq_lock: protects @evq
+ * @evq: events waiting to be delivered, in order
+ * @ev_seq: sequence number of the last event queued (under @lock)
+ * @ev_unqueued: events that could not be queued (under @lock)
+ * @subscribers: RCU list of struct ipcon_sub (changed under @lock)
  */
 struct ipcon_net {
 	struct net *net;
@@ -99,9 +123,16 @@ struct ipcon_net {
 	unsigned int grp_gen;
 	struct ipcon_policy __rcu *policy;
 	unsigned int policy_gen;
-	struct mutex events_lock;	/* @subscribers and their counters */
+	struct mutex flush_lock;	/* one event flusher */
+	struct work_struct flush_work;
+	spinlock_t evq_lock;		/* @evq */
+	struct list_head evq;
+	u64 ev_seq;
+	u32 ev_unqueued;
 	struct list_head subscribers;
 };
+
+extern struct srcu_struct ipcon_srcu;
 
 /* The per-user limits, indexes of ipcon_user.count */
 enum ipcon_limit {
@@ -156,6 +187,9 @@ struct ipcon_user {
  * @memberships: struct ipcon_member of the groups this peer joined
  * @sub: event subscription, or NULL
  * @user: the counters of @cred's user
+ * @inflight: sends and publishes of this peer being delivered
+ * @closing: a socket of the peer is being released: no new send or
+ *	publish starts, the teardown waits for @inflight to drop to 0
  * @rcu: for the RCU callback that frees the peer
  *
  * All fields are written under ipcon_net.lock. RCU readers may use @id,
@@ -184,6 +218,8 @@ struct ipcon_peer {
 	struct list_head memberships;
 	struct ipcon_sub *sub;
 	struct ipcon_user *user;
+	atomic_t inflight;
+	bool closing;
 	struct rcu_head rcu;
 };
 
@@ -212,11 +248,17 @@ struct ipcon_service {
  * @owner: the owning peer
  * @port: the owner's port
  * @flags: IPCON_GRP_F_*
- * @ref: one reference for the table, one per publish in progress
- * @lock: protects @dead, @members, the members' counters and @retained
- * @dead: removed from the table; no more deliveries
+ * @ns: the namespace state
+ * @user: the owner's user (referenced), charged for @retained
+ * @ref: one reference for the table, one per publish or replay in
+ *	progress; the last one frees the retained message, under
+ *	ipcon_net.lock
+ * @lock: changes to @members
+ * @pub_lock: orders publishes and replays; protects the members' lost
+ *	counters, @retained and its companions
+ * @dead: removed from the table (written under ipcon_net.lock)
  * @nmembers: length of @members (written under both locks)
- * @members: list of struct ipcon_member
+ * @members: RCU list of struct ipcon_member, walked under ipcon_srcu
  * @retained: last published IPCON_CMD_GRP_MSG if IPCON_GRP_F_RETAIN
  * @retained_pid: its sender's process, to stamp each replay's pid
  * @retained_pidnr: the pid stamped in @retained
@@ -228,10 +270,13 @@ struct ipcon_group {
 	struct hlist_node node;
 	struct list_head peer_node;
 	struct ipcon_peer *owner;
+	struct ipcon_net *ns;
+	struct ipcon_user *user;
 	u32 port;
 	u32 flags;
 	struct kref ref;
-	struct mutex lock;		/* members, retained message */
+	struct mutex lock;		/* changes to @members */
+	struct mutex pub_lock;		/* publishes, replays, @retained */
 	bool dead;
 	u32 nmembers;
 	struct list_head members;
@@ -249,13 +294,21 @@ struct ipcon_group {
  * @peer_node: entry in ipcon_peer.memberships
  * @hnode: entry in ipcon_net.members
  * @group: the group
- * @peer: the member
- * @pidns: the pid namespace the member sees pids in
+ * @peer: the member (only under ipcon_net.lock)
+ * @sk: the member's receive socket (referenced)
+ * @pid: the member's creating process (referenced): its pid namespace is
+ *	the one the member sees pids in
  * @port: the member's port (its receive socket)
  * @lost: group messages dropped since the last delivery that got through
+ * @active: publishes deliver to it (a joiner waiting for the retained
+ *	message is not active yet)
+ * @removed: no longer a member
+ * @ref: one for the member list, one for a replay in progress
+ * @rcu: for call_srcu()
  *
- * Added and removed under ipcon_net.lock and ipcon_group.lock; @lost is
- * used under ipcon_group.lock.
+ * Added and removed under ipcon_net.lock and ipcon_group.lock, freed an
+ * SRCU grace period after its last reference is gone; @lost is used under
+ * ipcon_group.pub_lock.
  */
 struct ipcon_member {
 	struct list_head grp_node;
@@ -263,26 +316,45 @@ struct ipcon_member {
 	struct hlist_node hnode;
 	struct ipcon_group *group;
 	struct ipcon_peer *peer;
-	struct pid_namespace *pidns;
+	struct sock *sk;
+	struct pid *pid;
 	u32 port;
 	u32 lost;
+	bool active;
+	bool removed;
+	refcount_t ref;
+	struct rcu_head rcu;
+};
+
+/**
+ * struct ipcon_replay - a join waiting to get the retained message
+ * @group: the group (referenced)
+ * @member: the new member (referenced), inactive until the replay is done
+ */
+struct ipcon_replay {
+	struct ipcon_group *group;
+	struct ipcon_member *member;
 };
 
 /**
  * struct ipcon_sub - event subscription of a peer
  * @node: entry in ipcon_net.subscribers
- * @peer: the subscriber
+ * @sk: the subscriber's receive socket (referenced)
  * @port: the subscriber's port
  * @lost: events dropped since the last delivery that got through
+ * @from_seq: the first event it gets
+ * @rcu: for call_srcu()
  *
- * Added and removed under ipcon_net.lock and ipcon_net.events_lock; @lost
- * is used under ipcon_net.events_lock.
+ * Added and removed under ipcon_net.lock, freed after an SRCU grace
+ * period; @lost is used under ipcon_net.flush_lock.
  */
 struct ipcon_sub {
 	struct list_head node;
-	struct ipcon_peer *peer;
+	struct sock *sk;
 	u32 port;
 	u32 lost;
+	u64 from_seq;
+	struct rcu_head rcu;
 };
 
 /**
@@ -344,6 +416,29 @@ static inline struct pid_namespace *ipcon_peer_pidns(const struct ipcon_peer *p)
 	return ns_of_pid(p->pid);
 }
 
+/*
+ * Sends and publishes of a peer count as in flight from before the peer
+ * is known to be live until their last delivery: the teardown waits for
+ * them, so nothing from a peer arrives after its IPCON_EV_PEER_GONE.
+ */
+static inline bool ipcon_peer_begin_send(struct ipcon_peer *peer)
+{
+	atomic_inc(&peer->inflight);
+	/* pairs with the barrier in ipcon_peer_release() */
+	smp_mb__after_atomic();
+	if (!READ_ONCE(peer->closing) && !READ_ONCE(peer->dead))
+		return true;
+	if (atomic_dec_and_test(&peer->inflight))
+		wake_up_var(&peer->inflight);
+	return false;
+}
+
+static inline void ipcon_peer_end_send(struct ipcon_peer *peer)
+{
+	if (atomic_dec_and_test(&peer->inflight))
+		wake_up_var(&peer->inflight);
+}
+
 /* Bumps a dump generation counter, skipping 0 (see nl_dump_check_consistent) */
 static inline void ipcon_gen_bump(unsigned int *gen)
 {
@@ -394,8 +489,9 @@ int ipcon_group_del(struct ipcon_net *ns, struct ipcon_peer *peer,
 void ipcon_group_remove(struct ipcon_net *ns, struct ipcon_group *grp,
 			bool notify);
 int ipcon_group_join(struct ipcon_net *ns, struct ipcon_peer *peer,
-		     const char *name, u32 flags,
+		     const char *name, u32 flags, struct ipcon_replay *replay,
 		     struct netlink_ext_ack *extack);
+void ipcon_group_replay(struct ipcon_net *ns, struct ipcon_replay *replay);
 int ipcon_group_leave(struct ipcon_net *ns, struct ipcon_peer *peer,
 		      const char *name, struct netlink_ext_ack *extack);
 void ipcon_member_remove(struct ipcon_net *ns, struct ipcon_member *m);
@@ -412,6 +508,7 @@ int ipcon_event_sub(struct ipcon_net *ns, struct ipcon_peer *peer,
 int ipcon_event_unsub(struct ipcon_net *ns, struct ipcon_peer *peer);
 void ipcon_event_emit(struct ipcon_net *ns, u32 event,
 		      const struct ipcon_peer *peer, const char *name);
+void ipcon_event_flush(struct ipcon_net *ns);
 
 /* msg.c */
 int ipcon_msg_data_size(const struct genl_info *info, size_t *size);
@@ -440,6 +537,8 @@ int ipcon_dump_table(struct sk_buff *skb, struct netlink_callback *cb,
 /* user.c */
 int ipcon_user_get(struct ipcon_net *ns, struct ipcon_peer *peer);
 void ipcon_user_put(struct ipcon_net *ns, struct ipcon_peer *peer);
+void ipcon_user_hold(struct ipcon_user *user);
+void ipcon_user_release(struct ipcon_net *ns, struct ipcon_user *user);
 int ipcon_user_charge(struct ipcon_net *ns, struct ipcon_peer *peer,
 		      enum ipcon_limit lim, struct netlink_ext_ack *extack);
 void ipcon_user_uncharge(struct ipcon_net *ns, struct ipcon_peer *peer,

@@ -16,6 +16,7 @@
 #include <linux/mutex.h>
 #include <linux/random.h>
 #include <linux/rcupdate.h>
+#include <linux/srcu.h>
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
@@ -23,6 +24,9 @@
 #include "ipcon.h"
 
 unsigned int ipcon_net_id __read_mostly;
+
+/* Readers of member and subscriber lists, which deliver (and may sleep) */
+DEFINE_SRCU(ipcon_srcu);
 
 static int __net_init ipcon_net_init(struct net *net)
 {
@@ -95,8 +99,9 @@ static void __exit ipcon_exit(void)
 	ipcon_nl_unregister();
 	ipcon_peer_unregister_notifier();
 	unregister_pernet_subsys(&ipcon_net_ops);
-	/* peers are freed by an RCU callback of this module */
+	/* peers, members and subscriptions are freed by callbacks of ours */
 	rcu_barrier();
+	srcu_barrier(&ipcon_srcu);
 }
 
 module_init(ipcon_init);

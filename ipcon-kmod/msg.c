@@ -324,6 +324,19 @@ int ipcon_msg_deliver(struct net *net, const struct sock *sk, u32 port,
 	struct sk_buff *skb;
 	int err;
 
+	/*
+	 * A receiver whose queue is over its limit refuses the lost notice
+	 * and the message alike (netlink_attachskb() tests the same): count
+	 * the loss without allocating either, so a member that does not read
+	 * costs no allocation per publish. A closing socket is not a loss.
+	 */
+	if (atomic_read(&sk->sk_rmem_alloc) > READ_ONCE(sk->sk_rcvbuf)) {
+		if (sock_flag(sk, SOCK_DEAD))
+			return -ECONNREFUSED;
+		err = -EAGAIN;
+		goto lost;
+	}
+
 	if (*lost) {
 		err = ipcon_msg_send_lost(net, sk, port, *lost, group);
 		if (err == -ECONNREFUSED)
@@ -448,6 +461,12 @@ int ipcon_msg_send(struct ipcon_net *ns, const struct sk_buff *skb,
 		err = PTR_ERR(to);
 		goto unlock;
 	}
+	if (!ipcon_peer_begin_send(peer)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "peer is gone: its other socket was closed");
+		err = -ENOTCONN;
+		goto unlock;
+	}
 	port = to->port;
 	st.pid = pid_nr_ns(peer->pid, ipcon_peer_pidns(to));
 	/* the peer holds it until a grace period after its teardown */
@@ -457,13 +476,12 @@ int ipcon_msg_send(struct ipcon_net *ns, const struct sk_buff *skb,
 
 	msg = ipcon_msg_build(IPCON_CMD_MSG, &st, dest->name, info, size,
 			      GFP_KERNEL);
-	if (IS_ERR(msg)) {
-		sock_put(sk);
-		return PTR_ERR(msg);
-	}
-
-	/* may sleep (netlink_trim), consumes msg */
-	err = ipcon_msg_unicast(ns->net, sk, msg, port);
+	if (IS_ERR(msg))
+		err = PTR_ERR(msg);
+	else	/* may sleep (netlink_trim), consumes msg */
+		err = ipcon_msg_unicast(ns->net, sk, msg, port);
+	/* the sender's teardown waits for this, so @peer is still valid */
+	ipcon_peer_end_send(peer);
 	sock_put(sk);
 	if (err == -EAGAIN) {
 		NL_SET_ERR_MSG_MOD(extack, "destination receive queue is full");

@@ -7,8 +7,9 @@
  * Locking: the family has parallel_ops, so handlers run concurrently in the
  * context of the sending task with no genetlink lock held. Handlers that
  * change registrations take ipcon_net.lock around the peer lookup and the
- * change. SEND, PUBLISH and RESOLVE do not take it: they work under
- * rcu_read_lock() (see msg.c and group.c). Dumps take ipcon_net.lock.
+ * change. SEND, PUBLISH and RESOLVE work under rcu_read_lock() (see msg.c
+ * and group.c); they take ipcon_net.lock only on a socket's first command,
+ * to create its peer (ipcon_peer_ensure()). Dumps take ipcon_net.lock.
  * POLICY_SET takes it to replace the policy (policy.c); the policy dump
  * reads it under rcu_read_lock().
  *
@@ -18,12 +19,15 @@
  * namespace. Every other command is checked against the policy and the
  * per-user limits where it creates something or reaches another peer.
  *
- * Validation: the family policy types every attribute and is applied
- * strictly (the default for families with resv_start_op 0), so unknown
- * attributes, wrong lengths, unterminated or oversized strings, and the
- * attributes only the kernel sends are rejected with -EINVAL before a
- * handler runs. Commands without an operation (the kernel-to-peer ones)
- * get -EOPNOTSUPP from the core.
+ * Validation: every command has a policy of its own, listing only the
+ * attributes it uses, applied strictly (the default for families with
+ * resv_start_op 0): an attribute a command does not use (the kernel-only
+ * ones included), a wrong length, an unterminated or oversized string and
+ * unknown flag bits are rejected with -EINVAL and the attribute pointed at
+ * before a handler runs. Names must also end exactly at their NUL. Failed
+ * lookups point at the attribute that named the missing or foreign object.
+ * Commands without an operation (the kernel-to-peer ones) get -EOPNOTSUPP
+ * from the core.
  */
 
 #include <linux/module.h>
@@ -40,26 +44,49 @@ static const struct nla_policy ipcon_nl_rule_policy[IPCON_RULE_A_MAX + 1] = {
 	[IPCON_RULE_A_GID]	= { .type = NLA_U32 },
 };
 
-static const struct nla_policy ipcon_nl_policy[IPCON_A_MAX + 1] = {
+/* Names: the core checks the NUL, ipcon_nl_name() the rest */
+#define IPCON_NL_NAME	{ .type = NLA_NUL_STRING, .len = IPCON_NAME_MAX }
+
+/* SRV_REG, SRV_UNREG, SRV_RESOLVE, GRP_UNREG, GRP_LEAVE */
+static const struct nla_policy ipcon_nl_name_policy[IPCON_A_MAX + 1] = {
+	[IPCON_A_NAME]		= IPCON_NL_NAME,
+};
+
+static const struct nla_policy ipcon_nl_pair_policy[IPCON_A_MAX + 1] = {
 	/* only as alignment padding before a u64: empty, ignored */
 	[IPCON_A_PAD]		= NLA_POLICY_EXACT_LEN(0),
-	[IPCON_A_NAME]		= { .type = NLA_NUL_STRING,
-				    .len = IPCON_NAME_MAX },
 	[IPCON_A_PORT]		= { .type = NLA_U32 },
-	[IPCON_A_FLAGS]		= { .type = NLA_U32 },
+	[IPCON_A_TOKEN]		= { .type = NLA_U64 },
+};
+
+static const struct nla_policy ipcon_nl_grp_reg_policy[IPCON_A_MAX + 1] = {
+	[IPCON_A_NAME]		= IPCON_NL_NAME,
+	[IPCON_A_FLAGS]		= NLA_POLICY_MASK(NLA_U32, __IPCON_GRP_F_ALL),
+};
+
+static const struct nla_policy ipcon_nl_join_policy[IPCON_A_MAX + 1] = {
+	[IPCON_A_NAME]		= IPCON_NL_NAME,
+	[IPCON_A_FLAGS]		= NLA_POLICY_MASK(NLA_U32, __IPCON_JOIN_F_ALL),
+};
+
+static const struct nla_policy ipcon_nl_send_policy[IPCON_A_MAX + 1] = {
+	[IPCON_A_PAD]		= NLA_POLICY_EXACT_LEN(0),
+	[IPCON_A_NAME]		= IPCON_NL_NAME,
+	[IPCON_A_PORT]		= { .type = NLA_U32 },
+	[IPCON_A_ID]		= { .type = NLA_U64 },
+	[IPCON_A_SRC_NAME]	= IPCON_NL_NAME,
 	[IPCON_A_DATA]		= { .type = NLA_BINARY,
 				    .len = IPCON_CHUNK_MAX },
-	[IPCON_A_SRC_PORT]	= { .type = NLA_REJECT },
-	[IPCON_A_SRC_NAME]	= { .type = NLA_NUL_STRING,
-				    .len = IPCON_NAME_MAX },
-	[IPCON_A_UID]		= { .type = NLA_REJECT },
-	[IPCON_A_GID]		= { .type = NLA_REJECT },
-	[IPCON_A_PID]		= { .type = NLA_REJECT },
-	[IPCON_A_EVENT]		= { .type = NLA_REJECT },
-	[IPCON_A_COUNT]		= { .type = NLA_REJECT },
-	[IPCON_A_TOKEN]		= { .type = NLA_U64 },
-	[IPCON_A_ID]		= { .type = NLA_U64 },
-	[IPCON_A_SRC_ID]	= { .type = NLA_REJECT },
+};
+
+/* the sender stamp of a group message is always the owner's oldest name */
+static const struct nla_policy ipcon_nl_publish_policy[IPCON_A_MAX + 1] = {
+	[IPCON_A_NAME]		= IPCON_NL_NAME,
+	[IPCON_A_DATA]		= { .type = NLA_BINARY,
+				    .len = IPCON_CHUNK_MAX },
+};
+
+static const struct nla_policy ipcon_nl_policy_set_policy[IPCON_A_MAX + 1] = {
 	[IPCON_A_POLICY_DEFAULT] = NLA_POLICY_MAX(NLA_U32, IPCON_POLICY_MAX),
 	[IPCON_A_RULE]		= NLA_POLICY_NESTED(ipcon_nl_rule_policy),
 };
@@ -73,7 +100,8 @@ static bool ipcon_nl_name_char(char c)
 
 /*
  * The policy guarantees a NUL within IPCON_NAME_MAX + 1 bytes; the name is
- * what precedes it and must be non-empty, from [A-Za-z0-9._:-].
+ * what precedes it, must end the attribute (no bytes after the NUL), be
+ * non-empty and use [A-Za-z0-9._:-] only.
  */
 static int ipcon_nl_name(const struct genl_info *info, int attr,
 			 const char **name)
@@ -81,7 +109,7 @@ static int ipcon_nl_name(const struct genl_info *info, int attr,
 	const struct nlattr *nla = info->attrs[attr];
 	const char *s = nla_data(nla);
 
-	if (!*s)
+	if (!*s || strnlen(s, nla_len(nla)) + 1 != nla_len(nla))
 		goto invalid;
 	for (*name = s; *s; s++)
 		if (!ipcon_nl_name_char(*s))
@@ -100,16 +128,33 @@ static int ipcon_nl_req_name(struct genl_info *info, const char **name)
 	return ipcon_nl_name(info, IPCON_A_NAME, name);
 }
 
-static int ipcon_nl_flags(const struct genl_info *info, u32 known, u32 *flags)
+/* The policy refused unknown flag bits */
+static u32 ipcon_nl_flags(const struct genl_info *info)
 {
 	const struct nlattr *nla = info->attrs[IPCON_A_FLAGS];
 
-	*flags = nla ? nla_get_u32(nla) : 0;
-	if (*flags & ~known) {
-		NL_SET_ERR_MSG_ATTR(info->extack, nla, "unknown flags");
-		return -EOPNOTSUPP;
+	return nla ? nla_get_u32(nla) : 0;
+}
+
+/*
+ * Points the extended ack at the attribute that named what a lookup did not
+ * find, or found to belong to someone else.
+ */
+static int ipcon_nl_bad_attr(struct genl_info *info, int attr, int err)
+{
+	switch (err) {
+	case -ENOENT:
+	case -EEXIST:
+	case -EPERM:
+	case -EACCES:
+	case -EALREADY:
+	case -ENOTCONN:
+	case -ECONNREFUSED:
+		if (info->attrs[attr])
+			NL_SET_BAD_ATTR(info->extack, info->attrs[attr]);
+		break;
 	}
-	return 0;
+	return err;
 }
 
 static struct ipcon_net *ipcon_nl_net(struct genl_info *info)
@@ -162,12 +207,18 @@ free:
 
 static int ipcon_nl_pair_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct ipcon_net *ns = ipcon_nl_net(info);
+	int err;
+
 	if (GENL_REQ_ATTR_CHECK(info, IPCON_A_PORT) ||
 	    GENL_REQ_ATTR_CHECK(info, IPCON_A_TOKEN))
 		return -EINVAL;
-	return ipcon_peer_pair(ipcon_nl_net(info), skb, info,
-			       nla_get_u32(info->attrs[IPCON_A_PORT]),
-			       nla_get_u64(info->attrs[IPCON_A_TOKEN]));
+	err = ipcon_peer_pair(ns, skb, info,
+			      nla_get_u32(info->attrs[IPCON_A_PORT]),
+			      nla_get_u64(info->attrs[IPCON_A_TOKEN]));
+	/* a stateless peer of the sender may have ended */
+	ipcon_event_flush(ns);
+	return err;
 }
 
 static int ipcon_nl_srv_reg_doit(struct sk_buff *skb, struct genl_info *info)
@@ -186,7 +237,8 @@ static int ipcon_nl_srv_reg_doit(struct sk_buff *skb, struct genl_info *info)
 	err = IS_ERR(peer) ? PTR_ERR(peer) :
 	      ipcon_service_add(ns, peer, name, info->extack);
 	mutex_unlock(&ns->lock);
-	return err;
+	ipcon_event_flush(ns);
+	return ipcon_nl_bad_attr(info, IPCON_A_NAME, err);
 }
 
 static int ipcon_nl_srv_unreg_doit(struct sk_buff *skb,
@@ -206,7 +258,8 @@ static int ipcon_nl_srv_unreg_doit(struct sk_buff *skb,
 	err = IS_ERR(peer) ? PTR_ERR(peer) :
 	      ipcon_service_del(ns, peer, name, info->extack);
 	mutex_unlock(&ns->lock);
-	return err;
+	ipcon_event_flush(ns);
+	return ipcon_nl_bad_attr(info, IPCON_A_NAME, err);
 }
 
 static int ipcon_nl_srv_resolve_doit(struct sk_buff *skb,
@@ -247,8 +300,10 @@ static int ipcon_nl_srv_resolve_doit(struct sk_buff *skb,
 	rcu_read_unlock();
 	if (err == -ENOENT)
 		NL_SET_ERR_MSG_MOD(info->extack, "no such service");
-	if (err)
+	if (err) {
+		ipcon_nl_bad_attr(info, IPCON_A_NAME, err);
 		goto free;
+	}
 	genlmsg_end(reply, hdr);
 	return genlmsg_reply(reply, info);
 
@@ -274,16 +329,15 @@ static int ipcon_nl_grp_reg_doit(struct sk_buff *skb, struct genl_info *info)
 	err = ipcon_nl_req_name(info, &name);
 	if (err)
 		return err;
-	err = ipcon_nl_flags(info, __IPCON_GRP_F_ALL, &flags);
-	if (err)
-		return err;
+	flags = ipcon_nl_flags(info);
 
 	mutex_lock(&ns->lock);
 	peer = ipcon_peer_get(ns, skb, info);
 	err = IS_ERR(peer) ? PTR_ERR(peer) :
 	      ipcon_group_add(ns, peer, name, flags, info->extack);
 	mutex_unlock(&ns->lock);
-	return err;
+	ipcon_event_flush(ns);
+	return ipcon_nl_bad_attr(info, IPCON_A_NAME, err);
 }
 
 static int ipcon_nl_grp_unreg_doit(struct sk_buff *skb,
@@ -303,13 +357,15 @@ static int ipcon_nl_grp_unreg_doit(struct sk_buff *skb,
 	err = IS_ERR(peer) ? PTR_ERR(peer) :
 	      ipcon_group_del(ns, peer, name, info->extack);
 	mutex_unlock(&ns->lock);
-	return err;
+	ipcon_event_flush(ns);
+	return ipcon_nl_bad_attr(info, IPCON_A_NAME, err);
 }
 
 static int ipcon_nl_grp_join_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ipcon_net *ns = ipcon_nl_net(info);
 	struct ipcon_peer *peer;
+	struct ipcon_replay replay;
 	const char *name;
 	u32 flags;
 	int err;
@@ -317,16 +373,16 @@ static int ipcon_nl_grp_join_doit(struct sk_buff *skb, struct genl_info *info)
 	err = ipcon_nl_req_name(info, &name);
 	if (err)
 		return err;
-	err = ipcon_nl_flags(info, __IPCON_JOIN_F_ALL, &flags);
-	if (err)
-		return err;
+	flags = ipcon_nl_flags(info);
 
 	mutex_lock(&ns->lock);
 	peer = ipcon_peer_get(ns, skb, info);
 	err = IS_ERR(peer) ? PTR_ERR(peer) :
-	      ipcon_group_join(ns, peer, name, flags, info->extack);
+	      ipcon_group_join(ns, peer, name, flags, &replay, info->extack);
 	mutex_unlock(&ns->lock);
-	return err;
+	if (!err && replay.group)
+		ipcon_group_replay(ns, &replay);
+	return ipcon_nl_bad_attr(info, IPCON_A_NAME, err);
 }
 
 static int ipcon_nl_grp_leave_doit(struct sk_buff *skb,
@@ -346,7 +402,8 @@ static int ipcon_nl_grp_leave_doit(struct sk_buff *skb,
 	err = IS_ERR(peer) ? PTR_ERR(peer) :
 	      ipcon_group_leave(ns, peer, name, info->extack);
 	mutex_unlock(&ns->lock);
-	return err;
+	ipcon_event_flush(ns);
+	return ipcon_nl_bad_attr(info, IPCON_A_NAME, err);
 }
 
 static int ipcon_nl_grp_list_dumpit(struct sk_buff *skb,
@@ -388,8 +445,12 @@ static int ipcon_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		return err;
 
-	return ipcon_msg_send(ipcon_nl_net(info), skb, info, &dest, src_name,
-			      size);
+	err = ipcon_msg_send(ipcon_nl_net(info), skb, info, &dest, src_name,
+			     size);
+	if (err == -EPERM)	/* the source name is not the sender's */
+		return ipcon_nl_bad_attr(info, IPCON_A_SRC_NAME, err);
+	return ipcon_nl_bad_attr(info, dest.name ? IPCON_A_NAME :
+				 dest.by_id ? IPCON_A_ID : IPCON_A_PORT, err);
 }
 
 static int ipcon_nl_publish_doit(struct sk_buff *skb, struct genl_info *info)
@@ -405,7 +466,8 @@ static int ipcon_nl_publish_doit(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		return err;
 
-	return ipcon_group_publish(ipcon_nl_net(info), skb, info, name, size);
+	err = ipcon_group_publish(ipcon_nl_net(info), skb, info, name, size);
+	return ipcon_nl_bad_attr(info, IPCON_A_NAME, err);
 }
 
 static int ipcon_nl_events_sub_doit(struct sk_buff *skb,
@@ -442,7 +504,13 @@ static int ipcon_nl_events_unsub_doit(struct sk_buff *skb,
 static int ipcon_nl_policy_set_doit(struct sk_buff *skb,
 				    struct genl_info *info)
 {
-	return ipcon_policy_set(ipcon_nl_net(info), info);
+	struct ipcon_net *ns = ipcon_nl_net(info);
+	int err;
+
+	err = ipcon_policy_set(ns, info);
+	/* the re-check may have removed registrations */
+	ipcon_event_flush(ns);
+	return err;
 }
 
 static int ipcon_nl_policy_get_dumpit(struct sk_buff *skb,
@@ -455,76 +523,56 @@ static int ipcon_nl_policy_get_dumpit(struct sk_buff *skb,
  * IPCON_CMD_MSG, IPCON_CMD_GRP_MSG, IPCON_CMD_EVENT and IPCON_CMD_LOST are
  * only sent by the kernel: having no operation, they get -EOPNOTSUPP.
  */
-static const struct genl_small_ops ipcon_nl_ops[] = {
+#define IPCON_NL_OP(_cmd, _handler, _policy) {			\
+	.cmd		= (_cmd),					\
+	_handler,							\
+	.policy		= (_policy),					\
+	.maxattr	= IPCON_A_MAX,					\
+}
+
+static const struct genl_ops ipcon_nl_ops[] = {
+	IPCON_NL_OP(IPCON_CMD_PAIR_START, .doit = ipcon_nl_pair_start_doit,
+		    NULL),
+	IPCON_NL_OP(IPCON_CMD_PAIR, .doit = ipcon_nl_pair_doit,
+		    ipcon_nl_pair_policy),
+	IPCON_NL_OP(IPCON_CMD_SRV_REG, .doit = ipcon_nl_srv_reg_doit,
+		    ipcon_nl_name_policy),
+	IPCON_NL_OP(IPCON_CMD_SRV_UNREG, .doit = ipcon_nl_srv_unreg_doit,
+		    ipcon_nl_name_policy),
+	IPCON_NL_OP(IPCON_CMD_SRV_RESOLVE, .doit = ipcon_nl_srv_resolve_doit,
+		    ipcon_nl_name_policy),
+	IPCON_NL_OP(IPCON_CMD_SRV_LIST, .dumpit = ipcon_nl_srv_list_dumpit,
+		    NULL),
+	IPCON_NL_OP(IPCON_CMD_GRP_REG, .doit = ipcon_nl_grp_reg_doit,
+		    ipcon_nl_grp_reg_policy),
+	IPCON_NL_OP(IPCON_CMD_GRP_UNREG, .doit = ipcon_nl_grp_unreg_doit,
+		    ipcon_nl_name_policy),
+	IPCON_NL_OP(IPCON_CMD_GRP_JOIN, .doit = ipcon_nl_grp_join_doit,
+		    ipcon_nl_join_policy),
+	IPCON_NL_OP(IPCON_CMD_GRP_LEAVE, .doit = ipcon_nl_grp_leave_doit,
+		    ipcon_nl_name_policy),
+	IPCON_NL_OP(IPCON_CMD_GRP_LIST, .dumpit = ipcon_nl_grp_list_dumpit,
+		    NULL),
+	IPCON_NL_OP(IPCON_CMD_SEND, .doit = ipcon_nl_send_doit,
+		    ipcon_nl_send_policy),
+	IPCON_NL_OP(IPCON_CMD_PUBLISH, .doit = ipcon_nl_publish_doit,
+		    ipcon_nl_publish_policy),
+	IPCON_NL_OP(IPCON_CMD_EVENTS_SUB, .doit = ipcon_nl_events_sub_doit,
+		    NULL),
+	IPCON_NL_OP(IPCON_CMD_EVENTS_UNSUB, .doit = ipcon_nl_events_unsub_doit,
+		    NULL),
 	{
-		.cmd	= IPCON_CMD_PAIR_START,
-		.doit	= ipcon_nl_pair_start_doit,
+		.cmd		= IPCON_CMD_POLICY_SET,
+		.doit		= ipcon_nl_policy_set_doit,
+		.policy		= ipcon_nl_policy_set_policy,
+		.maxattr	= IPCON_A_MAX,
+		.flags		= GENL_UNS_ADMIN_PERM,
 	},
 	{
-		.cmd	= IPCON_CMD_PAIR,
-		.doit	= ipcon_nl_pair_doit,
-	},
-	{
-		.cmd	= IPCON_CMD_SRV_REG,
-		.doit	= ipcon_nl_srv_reg_doit,
-	},
-	{
-		.cmd	= IPCON_CMD_SRV_UNREG,
-		.doit	= ipcon_nl_srv_unreg_doit,
-	},
-	{
-		.cmd	= IPCON_CMD_SRV_RESOLVE,
-		.doit	= ipcon_nl_srv_resolve_doit,
-	},
-	{
-		.cmd	= IPCON_CMD_SRV_LIST,
-		.dumpit	= ipcon_nl_srv_list_dumpit,
-	},
-	{
-		.cmd	= IPCON_CMD_GRP_REG,
-		.doit	= ipcon_nl_grp_reg_doit,
-	},
-	{
-		.cmd	= IPCON_CMD_GRP_UNREG,
-		.doit	= ipcon_nl_grp_unreg_doit,
-	},
-	{
-		.cmd	= IPCON_CMD_GRP_JOIN,
-		.doit	= ipcon_nl_grp_join_doit,
-	},
-	{
-		.cmd	= IPCON_CMD_GRP_LEAVE,
-		.doit	= ipcon_nl_grp_leave_doit,
-	},
-	{
-		.cmd	= IPCON_CMD_GRP_LIST,
-		.dumpit	= ipcon_nl_grp_list_dumpit,
-	},
-	{
-		.cmd	= IPCON_CMD_SEND,
-		.doit	= ipcon_nl_send_doit,
-	},
-	{
-		.cmd	= IPCON_CMD_PUBLISH,
-		.doit	= ipcon_nl_publish_doit,
-	},
-	{
-		.cmd	= IPCON_CMD_EVENTS_SUB,
-		.doit	= ipcon_nl_events_sub_doit,
-	},
-	{
-		.cmd	= IPCON_CMD_EVENTS_UNSUB,
-		.doit	= ipcon_nl_events_unsub_doit,
-	},
-	{
-		.cmd	= IPCON_CMD_POLICY_SET,
-		.doit	= ipcon_nl_policy_set_doit,
-		.flags	= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd	= IPCON_CMD_POLICY_GET,
-		.dumpit	= ipcon_nl_policy_get_dumpit,
-		.flags	= GENL_UNS_ADMIN_PERM,
+		.cmd		= IPCON_CMD_POLICY_GET,
+		.dumpit		= ipcon_nl_policy_get_dumpit,
+		.maxattr	= IPCON_A_MAX,
+		.flags		= GENL_UNS_ADMIN_PERM,
 	},
 };
 
@@ -538,12 +586,11 @@ struct genl_family ipcon_genl_family __ro_after_init = {
 	.name		= IPCON_GENL_NAME,
 	.version	= IPCON_GENL_VERSION,
 	.maxattr	= IPCON_A_MAX,
-	.policy		= ipcon_nl_policy,
 	.netnsok	= true,
 	.parallel_ops	= true,
 	.module		= THIS_MODULE,
-	.small_ops	= ipcon_nl_ops,
-	.n_small_ops	= ARRAY_SIZE(ipcon_nl_ops),
+	.ops		= ipcon_nl_ops,
+	.n_ops		= ARRAY_SIZE(ipcon_nl_ops),
 };
 
 /**

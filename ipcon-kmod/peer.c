@@ -16,9 +16,11 @@
  * and its id comes from a per-namespace counter that never goes back.
  *
  * The netlink notifier chain is a blocking one: the notifier runs in the
- * process context of the task that releases the socket and tears the peer
- * down synchronously under ipcon_net.lock, emitting its events; no work is
- * deferred, so nothing can run after the peer is gone.
+ * process context of the task that releases the socket. It marks the peer
+ * closing (no new send or publish of it starts), waits without any lock for
+ * those in flight, then tears the peer down under ipcon_net.lock, queueing
+ * its events, and delivers them after dropping the lock; no work is
+ * deferred, so nothing of the peer runs after it is gone.
  *
  * A peer whose two sockets are paired stays in the table of the socket that
  * is still open, marked dead, until that socket is released too: commands
@@ -78,7 +80,7 @@ static struct ipcon_peer *ipcon_peer_check(struct ipcon_peer *peer,
 				   "port still held by a closing socket, retry");
 		return ERR_PTR(-EBUSY);
 	}
-	if (READ_ONCE(peer->dead)) {
+	if (READ_ONCE(peer->dead) || READ_ONCE(peer->closing)) {
 		NL_SET_ERR_MSG_MOD(extack,
 				   "peer is gone: its other socket was closed");
 		return ERR_PTR(-ENOTCONN);
@@ -451,6 +453,11 @@ int ipcon_peer_pair(struct ipcon_net *ns, const struct sk_buff *skb,
 			err = -EBUSY;
 			goto out;
 		}
+		/* a stateless peer: at most a unicast of it is in flight */
+		WRITE_ONCE(self->closing, true);
+		/* pairs with the barrier in ipcon_peer_begin_send() */
+		smp_mb();
+		wait_var_event(&self->inflight, !atomic_read(&self->inflight));
 		ipcon_peer_kill(ns, self, true);
 		ipcon_peer_unhash_port(self);
 		ipcon_peer_put_if_unhashed(self);
@@ -492,6 +499,7 @@ static bool ipcon_peer_port_known(struct ipcon_net *ns, u32 port)
 static void ipcon_peer_release(struct ipcon_net *ns, u32 port)
 {
 	struct ipcon_peer *peer;
+	bool is_port;
 
 	/*
 	 * Most genetlink sockets never talk to ipcon. Peers of this port are
@@ -502,20 +510,37 @@ static void ipcon_peer_release(struct ipcon_net *ns, u32 port)
 		return;
 
 	mutex_lock(&ns->lock);
+	is_port = true;
 	peer = ipcon_peer_find_port(ns, port);
-	if (peer) {
-		ipcon_peer_kill(ns, peer, true);
-		ipcon_peer_unhash_port(peer);
-		ipcon_peer_put_if_unhashed(peer);
-	} else {
+	if (!peer) {
+		is_port = false;
 		peer = ipcon_peer_find_ctrl(ns, port);
-		if (peer) {
-			ipcon_peer_kill(ns, peer, true);
-			ipcon_peer_unhash_ctrl(peer);
-			ipcon_peer_put_if_unhashed(peer);
-		}
 	}
+	if (!peer) {
+		mutex_unlock(&ns->lock);
+		return;
+	}
+	/*
+	 * No new send or publish of the peer starts from here; those in
+	 * flight are waited for without the lock, so that nothing of the peer
+	 * arrives after its IPCON_EV_PEER_GONE. The peer stays allocated: it
+	 * is freed only once this port is unhashed, below.
+	 */
+	WRITE_ONCE(peer->closing, true);
 	mutex_unlock(&ns->lock);
+	/* pairs with the barrier in ipcon_peer_begin_send() */
+	smp_mb();
+	wait_var_event(&peer->inflight, !atomic_read(&peer->inflight));
+
+	mutex_lock(&ns->lock);
+	ipcon_peer_kill(ns, peer, true);
+	if (is_port)
+		ipcon_peer_unhash_port(peer);
+	else
+		ipcon_peer_unhash_ctrl(peer);
+	ipcon_peer_put_if_unhashed(peer);
+	mutex_unlock(&ns->lock);
+	ipcon_event_flush(ns);
 }
 
 /**

@@ -14,9 +14,9 @@
  * may be changed at run time; a lower value applies to new objects only.
  *
  * Locking: users are looked up, created, counted and freed under
- * ipcon_net.lock. The retained bytes are an atomic, changed under the lock
- * of the group that retains; the user outlives its groups (a peer drops its
- * user only after its groups are removed).
+ * ipcon_net.lock. The retained bytes are an atomic, changed under the
+ * publish lock of the group that retains; each group holds a reference to
+ * its owner's user until its retained message is freed.
  */
 
 #include <linux/hashtable.h>
@@ -123,22 +123,49 @@ found:
 }
 
 /**
+ * ipcon_user_hold - one more reference to a user's counters
+ * @user: the user, referenced by the caller
+ *
+ * Must be called under ipcon_net.lock. A group holds its owner's user for
+ * the memory its retained message holds, which it may keep a little
+ * longer than its owner lives.
+ */
+void ipcon_user_hold(struct ipcon_user *user)
+{
+	user->refs++;
+}
+
+/**
+ * ipcon_user_release - drop a reference to a user's counters
+ * @ns: the namespace state
+ * @user: the user
+ *
+ * Must be called under @ns->lock. The user is freed with its last
+ * reference.
+ */
+void ipcon_user_release(struct ipcon_net *ns, struct ipcon_user *user)
+{
+	lockdep_assert_held(&ns->lock);
+	if (--user->refs)
+		return;
+	WARN_ON_ONCE(atomic_long_read(&user->retained));
+	hash_del(&user->node);
+	kfree(user);
+}
+
+/**
  * ipcon_user_put - detach a dead peer from its user's counters
  * @ns: the namespace state
  * @peer: the peer, which holds nothing any more
  *
- * Must be called under @ns->lock. The user is freed with its last peer.
+ * Must be called under @ns->lock.
  */
 void ipcon_user_put(struct ipcon_net *ns, struct ipcon_peer *peer)
 {
 	struct ipcon_user *user = peer->user;
 
-	lockdep_assert_held(&ns->lock);
 	peer->user = NULL;
-	if (--user->refs)
-		return;
-	hash_del(&user->node);
-	kfree(user);
+	ipcon_user_release(ns, user);
 }
 
 /**

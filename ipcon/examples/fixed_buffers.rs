@@ -10,7 +10,7 @@
 //! go through `defmt`.
 //!
 //! The receive buffer is deliberately small (1 KiB): a message that does
-//! not fit is consumed and reported as [`Error::Truncated`] with its full
+//! not fit is consumed and reported as [`RecvError::Truncated`] with its full
 //! length, and the next message is received normally.
 //! [`RECV_BUFFER_SIZE`](ipcon::RECV_BUFFER_SIZE) (66 004 bytes) holds any
 //! message.
@@ -28,7 +28,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use heapless::{String, Vec};
-use ipcon::{Error, GroupFlags, JoinFlags, Message, Name, Peer};
+use ipcon::{Error, GroupFlags, JoinFlags, Message, Name, Peer, ProtocolError, RecvError};
 
 const WAIT: Duration = Duration::from_secs(5);
 /// A calibration table, too large for the display's receive buffer.
@@ -87,12 +87,12 @@ fn run() -> Result<(), Error> {
     sensor.publish(&readings, &TABLE)?;
     sensor.publish(&readings, b"22.0 C")?;
     match display.recv_timeout(&mut buf, WAIT) {
-        Err(Error::Truncated { len }) => say(format_args!(
+        Err(RecvError::Truncated { len }) => say(format_args!(
             "display: a {len}-byte message does not fit {} bytes: skipped",
             buf.len()
         )),
         Ok(other) => return Err(unexpected(other)),
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     match display.recv_timeout(&mut buf, WAIT)? {
         Message::Group(m) => say(format_args!(
@@ -128,5 +128,5 @@ fn run() -> Result<(), Error> {
 /// A message that should not have come.
 fn unexpected(m: Message<'_>) -> Error {
     say(format_args!("fixed_buffers: unexpected {m:?}"));
-    Error::Protocol("unexpected message")
+    Error::Protocol(ProtocolError::UnexpectedMessage)
 }

@@ -10,7 +10,7 @@
 //! The poll timeout doubles as a timer: every 200 ms the number of clients
 //! is published to the stats group. A [`Peer`] is `AsFd` (its receive
 //! socket), so it goes straight into `poll`/`epoll`; when it is readable,
-//! [`Peer::try_recv`] drains it until [`Error::WouldBlock`].
+//! [`Peer::try_recv`] drains it until [`RecvError::WouldBlock`].
 //!
 //! Here three client threads send a few requests each and then close their
 //! peers; the loop ends when all three are gone. A real daemon would also
@@ -27,7 +27,7 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ipcon::{Error, EventKind, GroupFlags, Message, Peer, RECV_BUFFER_SIZE};
+use ipcon::{Error, EventKind, GroupFlags, Message, Peer, RecvError, RECV_BUFFER_SIZE};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
 const SERVICE: &str = "example.counter";
@@ -102,7 +102,7 @@ fn run() -> Result<(), String> {
                     }
                     Ok(Message::Unicast(m)) => (m.sender.port, "error: say incr".into()),
                     Ok(_) => continue,
-                    Err(Error::WouldBlock) => break,
+                    Err(RecvError::WouldBlock) => break,
                     Err(err) => return Err(err.to_string()),
                 };
                 if let Err(err) = service.send_to_port(port, reply.as_bytes()) {
@@ -121,7 +121,7 @@ fn run() -> Result<(), String> {
                     }
                     Ok(Message::Lost(l)) => println!("server: lost {} events", l.count),
                     Ok(_) => {}
-                    Err(Error::WouldBlock) => break,
+                    Err(RecvError::WouldBlock) => break,
                     Err(err) => return Err(err.to_string()),
                 }
             }

@@ -25,7 +25,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use ipcon::{Error, GroupFlags, JoinFlags, Message, Peer, RECV_BUFFER_SIZE};
+use ipcon::{GroupFlags, JoinFlags, Message, Peer, RecvError, RECV_BUFFER_SIZE};
 
 const GROUP: &str = "example.temperature";
 const WAIT: Duration = Duration::from_secs(5);
@@ -117,7 +117,7 @@ fn display(
             ),
             Ok(Message::Lost(l)) => println!("{name}: lost {} readings", l.count),
             Ok(other) => return Err(format!("{name}: unexpected {other:?}")),
-            Err(Error::TimedOut) => return Err(format!("{name}: no reading within {WAIT:?}")),
+            Err(RecvError::TimedOut) => return Err(format!("{name}: no reading within {WAIT:?}")),
             Err(e) => return Err(format!("{name}: {e}")),
         }
     }

@@ -8,7 +8,7 @@
 //!
 //! Shows: [`Peer::resolve`] and [`Error::NoSuchService`] while the service
 //! is not there yet, [`Peer::send_to_service`], and
-//! [`Peer::recv_timeout`] with [`Error::TimedOut`].
+//! [`Peer::recv_timeout`] with [`RecvError::TimedOut`](ipcon::RecvError::TimedOut).
 //!
 //! ```text
 //! cargo run --example rpc_server &
@@ -22,7 +22,7 @@ use std::process::ExitCode;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use ipcon::{Error, Message, Peer, RECV_BUFFER_SIZE};
+use ipcon::{Error, Message, Peer, RecvError, RECV_BUFFER_SIZE};
 
 const SERVICE: &str = "example.sum";
 const WAIT: Duration = Duration::from_secs(5);
@@ -71,7 +71,7 @@ fn run(requests: &[String]) -> Result<(), String> {
                     break String::from_utf8_lossy(m.data).into_owned()
                 }
                 Ok(_) => continue, // not from the service: not our reply
-                Err(Error::TimedOut) => {
+                Err(RecvError::TimedOut) => {
                     return Err(format!("no reply to {request:?} within {WAIT:?}"))
                 }
                 Err(e) => return Err(format!("waiting for the reply: {e}")),

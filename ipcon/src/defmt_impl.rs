@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! `defmt::Format` for the types that cannot derive it.
 
-use crate::{Error, Name};
+use crate::{Error, Name, RecvError};
 
 impl defmt::Format for Error {
     fn format(&self, f: defmt::Formatter<'_>) {
         match self {
             Error::Truncated { len } => defmt::write!(f, "Truncated {{ len: {} }}", len),
-            Error::Protocol(why) => defmt::write!(f, "Protocol({=str})", why),
+            Error::Protocol(why) => defmt::write!(f, "Protocol({})", why),
+            Error::Recv(e) => defmt::write!(f, "Recv({})", e),
             Error::Kernel(e) => defmt::write!(f, "Kernel(errno {})", e.raw_os_error()),
             Error::Io(e) => defmt::write!(f, "Io(errno {})", e.raw_os_error()),
             Error::NotLoaded => defmt::write!(f, "NotLoaded"),
@@ -28,9 +29,19 @@ impl defmt::Format for Error {
             Error::NotSubscribed => defmt::write!(f, "NotSubscribed"),
             Error::PeerGone => defmt::write!(f, "PeerGone"),
             Error::QueueFull => defmt::write!(f, "QueueFull"),
-            Error::WouldBlock => defmt::write!(f, "WouldBlock"),
-            Error::TimedOut => defmt::write!(f, "TimedOut"),
             Error::BufferTooSmall => defmt::write!(f, "BufferTooSmall"),
+        }
+    }
+}
+
+impl defmt::Format for RecvError {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match self {
+            RecvError::WouldBlock => defmt::write!(f, "WouldBlock"),
+            RecvError::TimedOut => defmt::write!(f, "TimedOut"),
+            RecvError::Truncated { len } => defmt::write!(f, "Truncated {{ len: {} }}", len),
+            RecvError::Protocol(why) => defmt::write!(f, "Protocol({})", why),
+            RecvError::Io(e) => defmt::write!(f, "Io(errno {})", e.raw_os_error()),
         }
     }
 }

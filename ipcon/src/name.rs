@@ -28,8 +28,8 @@ pub fn validate(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A validated, owned service or group name (no allocation: a
-/// `heapless::String` of [`IPCON_NAME_MAX`] bytes).
+/// A validated, owned service or group name (no allocation: the bytes
+/// are kept inline, [`IPCON_NAME_MAX`] at most).
 ///
 /// ```
 /// use ipcon::Name;
@@ -39,21 +39,60 @@ pub fn validate(name: &str) -> Result<(), Error> {
 /// assert!(Name::new("bad/name").is_err());
 /// # Ok::<(), ipcon::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Name(heapless::String<IPCON_NAME_MAX>);
+#[derive(Clone, Copy)]
+pub struct Name {
+    len: u8,
+    bytes: [u8; IPCON_NAME_MAX],
+}
 
 impl Name {
     /// Validate `name` and copy it.
     pub fn new(name: &str) -> Result<Self, Error> {
         validate(name)?;
-        let mut s = heapless::String::new();
-        s.push_str(name).map_err(|_| Error::InvalidName)?;
-        Ok(Name(s))
+        let mut bytes = [0u8; IPCON_NAME_MAX];
+        bytes[..name.len()].copy_from_slice(name.as_bytes());
+        Ok(Name {
+            len: name.len() as u8,
+            bytes,
+        })
     }
 
     /// The name as a string slice.
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        // Validated ASCII at construction: this cannot fail.
+        core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Name {}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Name {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl core::hash::Hash for Name {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl core::fmt::Debug for Name {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self.as_str(), f)
     }
 }
 

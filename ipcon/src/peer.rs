@@ -4,7 +4,7 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 use core::time::Duration;
 
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use rustix::io::Errno;
 
 use crate::name::validate;
@@ -22,7 +22,7 @@ use crate::wire::netlink::{
     NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
 use crate::wire::{align, get_u16, get_u32};
-use crate::{Error, Message};
+use crate::{Error, Message, ProtocolError, RecvError};
 
 /// Size of one attribute carrying a name (header + 63 bytes + NUL, aligned).
 const NAME_ATTR: usize = align(NLA_HDRLEN + IPCON_NAME_MAX + 1);
@@ -301,11 +301,32 @@ fn map_error(op: Op, e: Error) -> Error {
 /// message, event and notice, and a control socket C for synchronous
 /// requests, paired by the kernel into one peer whose port is R's.
 ///
-/// Requests take `&mut self` (they use C and a sequence counter); receives
-/// take `&self`, so one thread can receive while the peer is shared
-/// read-only. Dropping the peer closes both sockets, which makes the kernel
-/// remove its services, groups and memberships and announce
+/// Dropping the peer closes both sockets, which makes the kernel remove
+/// its services, groups and memberships and announce
 /// [`EventKind::PeerGone`](crate::EventKind::PeerGone).
+///
+/// # Threads, and what may run at the same time
+///
+/// The two sockets are independent, and so are the two sides of the API:
+///
+/// * **Requests** (register, send, publish, join, list, the policy) take
+///   `&mut self`: they write on C and read their own acknowledgement
+///   from it, with a sequence number, so one runs at a time. The kernel
+///   handles a request inside the `sendmsg` call, so a request never
+///   waits for another peer (a full destination queue is
+///   [`Error::QueueFull`], at once).
+/// * **Receives** take `&self`: they read R only. Several threads may
+///   receive at once; each delivery goes to exactly one of them.
+/// * A request and a receive may run at the same time: split the peer
+///   into a [`Requester`] and a [`Receiver`] with [`split`](Self::split)
+///   (borrowed, no allocation; works with [`std::thread::scope`](https://doc.rust-lang.org/std/thread/fn.scope.html)) or
+///   [`into_split`](Self::into_split) (owned halves, to move into threads
+///   or tasks; [`OwnedRequester::reunite`] puts them back together). Both
+///   halves are `Send`; the receiving halves are `Sync` and `Copy` or
+///   shareable by reference.
+/// * The peer, and each receiving half, is the receive socket for
+///   `poll`/`epoll` (`AsFd`, `AsRawFd`): readable when
+///   [`try_recv`](Self::try_recv) has something to return.
 ///
 /// # Example: a retained group and a late joiner
 ///
@@ -329,16 +350,110 @@ fn map_error(op: Op, e: Error) -> Error {
 /// # Ok(())
 /// # }
 /// ```
+///
+/// # Example: one thread receives while another sends
+///
+/// ```no_run
+/// use ipcon::{Message, Peer, RECV_BUFFER_SIZE};
+///
+/// # fn main() -> Result<(), ipcon::Error> {
+/// let mut peer = Peer::open()?;
+/// peer.register_service("demo.echo")?;
+/// let (mut tx, rx) = peer.split();
+/// let (queue, requests) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(16);
+/// std::thread::scope(|s| {
+///     s.spawn(move || {
+///         let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+///         while let Ok(msg) = rx.recv(&mut buf) {
+///             if let Message::Unicast(m) = msg {
+///                 let _ = queue.send((m.sender.id, m.data.to_vec()));
+///             }
+///         }
+///     });
+///     for (id, data) in requests {
+///         let _ = tx.send_to_id(id, &data); // while the other thread waits in recv
+///     }
+/// });
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Peer {
-    r: OwnedFd,
-    c: OwnedFd,
+    rx: Rx,
+    ctl: Ctl,
+}
+
+/// The receive socket R and what receiving needs.
+#[derive(Debug)]
+pub(crate) struct Rx {
+    fd: OwnedFd,
+    family: u16,
     port: u32,
     id: u64,
+    dropped: AtomicU32,
+}
+
+/// The control socket C and what requests need.
+#[derive(Debug)]
+pub(crate) struct Ctl {
+    fd: OwnedFd,
     family: u16,
+    port: u32,
+    id: u64,
     seq: u32,
     dropped: AtomicU32,
 }
+
+/// The requesting half of a [`Peer`], borrowed from it by
+/// [`Peer::split`]: every request method of the peer, on its control
+/// socket. `Send`; one request at a time (`&mut self`).
+#[derive(Debug)]
+pub struct Requester<'a> {
+    ctl: &'a mut Ctl,
+}
+
+/// The receiving half of a [`Peer`], borrowed from it by
+/// [`Peer::split`]: the receive methods, on its receive socket. `Copy`,
+/// `Send` and `Sync`: several threads may receive at once, each delivery
+/// goes to one of them. `AsFd`/`AsRawFd` give the receive socket.
+#[derive(Debug, Clone, Copy)]
+pub struct Receiver<'a> {
+    rx: &'a Rx,
+}
+
+/// The requesting half of a [`Peer`], owned, from [`Peer::into_split`].
+///
+/// Like [`Requester`], but it can move into a thread or task of its own.
+/// Dropping it closes the control socket, which ends the peer (the kernel
+/// removes its names; its receiving half then only drains what was
+/// already queued). [`reunite`](Self::reunite) gives the [`Peer`] back.
+#[derive(Debug)]
+pub struct OwnedRequester {
+    ctl: Ctl,
+}
+
+/// The receiving half of a [`Peer`], owned, from [`Peer::into_split`].
+///
+/// Like [`Receiver`], but it can move into a thread or task of its own,
+/// or be shared with `Arc`. Dropping it closes the receive socket, which
+/// ends the peer.
+#[derive(Debug)]
+pub struct OwnedReceiver {
+    rx: Rx,
+}
+
+/// [`OwnedRequester::reunite`] was given halves of two different peers;
+/// both are handed back.
+#[derive(Debug)]
+pub struct ReuniteError(pub OwnedRequester, pub OwnedReceiver);
+
+impl core::fmt::Display for ReuniteError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("tried to reunite halves of two different ipcon peers")
+    }
+}
+
+impl core::error::Error for ReuniteError {}
 
 /// What a `SRV_RESOLVE` reply said (each attribute if present).
 #[derive(Default)]
@@ -376,38 +491,44 @@ impl Peer {
     pub fn open() -> Result<Self, Error> {
         let (r, port) = sys::open_socket()?;
         let (c, _) = sys::open_socket()?;
-        let mut peer = Peer {
-            r,
-            c,
+        let mut ctl = Ctl {
+            fd: c,
+            family: 0,
             port,
             id: 0,
-            family: 0,
             seq: 0,
             dropped: AtomicU32::new(0),
         };
-        let seq = peer.next_seq();
-        peer.family = lookup_family(peer.c.as_fd(), &peer.dropped, seq, IPCON_GENL_NAME)?;
+        let seq = ctl.next_seq();
+        ctl.family = lookup_family(ctl.fd.as_fd(), &ctl.dropped, seq, IPCON_GENL_NAME)?;
+        let mut rx = Rx {
+            fd: r,
+            family: ctl.family,
+            port,
+            id: 0,
+            dropped: AtomicU32::new(0),
+        };
 
         // PAIR_START on R; the reply (and then the ack) arrive on R.
-        let seq = peer.next_seq();
+        let seq = ctl.next_seq();
         let mut hdr = [0u8; REQUEST_BUF];
         let b = Builder::genl(
             &mut hdr,
-            peer.family,
+            ctl.family,
             NLM_F_REQUEST | NLM_F_ACK,
             seq,
             IPCON_CMD_PAIR_START,
             IPCON_GENL_VERSION,
         )?;
-        sys::send(peer.r.as_fd(), &[b.finish()?])?;
+        sys::send(rx.fd.as_fd(), &[b.finish()?])?;
         let (mut token, mut id) = (None, None);
         let mut reply = [0u8; REPLY_BUF];
         transact(
-            peer.r.as_fd(),
-            &peer.dropped,
+            rx.fd.as_fd(),
+            &rx.dropped,
             &mut reply,
             seq,
-            peer.family,
+            ctl.family,
             Until::Ack,
             &mut |g| {
                 if g.cmd() == IPCON_CMD_PAIR_START {
@@ -424,11 +545,13 @@ impl Peer {
             },
         )
         .map_err(|e| map_error(Op::Other, e))?;
-        let token = token.ok_or(Error::Protocol("PAIR_START reply without token"))?;
-        peer.id = id.ok_or(Error::Protocol("PAIR_START reply without the peer's id"))?;
+        let token = token.ok_or(ProtocolError::MissingAttribute)?;
+        let id = id.ok_or(ProtocolError::MissingAttribute)?;
+        rx.id = id;
+        ctl.id = id;
 
         // PAIR on C: from now on C acts for R.
-        peer.request(
+        ctl.request(
             Op::Other,
             IPCON_CMD_PAIR,
             |b| {
@@ -438,13 +561,13 @@ impl Peer {
             &[],
             |_| Ok(()),
         )?;
-        Ok(peer)
+        Ok(Peer { rx, ctl })
     }
 
     /// The peer's port (that of its receive socket): the address other
     /// peers send to, and the sender port stamped on its messages.
     pub fn port(&self) -> u32 {
-        self.port
+        self.rx.port
     }
 
     /// The peer's id: unique for the life of the network namespace and
@@ -453,12 +576,12 @@ impl Peer {
     /// messages ([`Sender::id`](crate::Sender::id)); others reach exactly
     /// this peer with [`Target::Id`].
     pub fn id(&self) -> u64 {
-        self.id
+        self.rx.id
     }
 
     /// The generic netlink family id of ipcon, as resolved at open time.
     pub fn family_id(&self) -> u16 {
-        self.family
+        self.rx.family
     }
 
     /// Number of datagrams dropped because they did not come from the
@@ -466,7 +589,492 @@ impl Peer {
     /// local process can address a netlink socket directly, and such
     /// messages are discarded, never parsed.
     pub fn dropped_foreign(&self) -> u32 {
-        self.dropped.load(Ordering::Relaxed)
+        self.rx
+            .dropped_foreign()
+            .wrapping_add(self.ctl.dropped.load(Ordering::Relaxed))
+    }
+
+    /// Split the peer into its requesting and its receiving half,
+    /// borrowed: one thread can then block in
+    /// [`Receiver::recv`] while another sends requests. No allocation;
+    /// the halves borrow the peer (use [`std::thread::scope`](https://doc.rust-lang.org/std/thread/fn.scope.html) to hand them
+    /// to threads). See [`into_split`](Self::into_split) for owned halves.
+    ///
+    /// ```no_run
+    /// use core::time::Duration;
+    /// use ipcon::{Peer, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// let (mut tx, rx) = peer.split();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(move || {
+    ///         let mut buf = [0u8; RECV_BUFFER_SIZE];
+    ///         let _ = rx.recv_timeout(&mut buf, Duration::from_secs(1));
+    ///     });
+    ///     tx.register_service("demo.split") // meanwhile, a request
+    /// })?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn split(&mut self) -> (Requester<'_>, Receiver<'_>) {
+        (Requester { ctl: &mut self.ctl }, Receiver { rx: &self.rx })
+    }
+
+    /// Split the peer into owned halves, to move into threads or tasks of
+    /// their own. No allocation: a peer is two sockets, one for each half.
+    /// [`OwnedRequester::reunite`] gives the peer back.
+    ///
+    /// ```no_run
+    /// use ipcon::{Message, Peer, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut peer = Peer::open()?;
+    /// peer.register_service("demo.owned")?;
+    /// let (mut tx, rx) = peer.into_split();
+    /// let receiver = std::thread::spawn(move || {
+    ///     let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    ///     let n = rx.recv(&mut buf).map(|m| matches!(m, Message::Unicast(_)));
+    ///     (rx, n)
+    /// });
+    /// tx.send_to_service("demo.owned", b"to myself")?;
+    /// let (rx, got) = receiver.join().unwrap();
+    /// assert!(got?);
+    /// let peer = tx.reunite(rx)?;
+    /// # drop(peer);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_split(self) -> (OwnedRequester, OwnedReceiver) {
+        (
+            OwnedRequester { ctl: self.ctl },
+            OwnedReceiver { rx: self.rx },
+        )
+    }
+
+    /// Register a service under `name`; other peers can then send to it by
+    /// name. Errors: [`Error::NameTaken`], [`Error::InvalidName`],
+    /// [`Error::Denied`] (the policy does not let this peer own `name`),
+    /// [`Error::LimitReached`] (this uid has registered as many services as
+    /// the module allows).
+    ///
+    /// A peer may own several services; they go away with it. The oldest
+    /// one is stamped as the sender of its messages
+    /// ([`Sender::service`](crate::Sender::service)).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = ipcon::Peer::open()?;
+    /// match peer.register_service("demo.echo") {
+    ///     Ok(()) => {}
+    ///     Err(ipcon::Error::NameTaken) => eprintln!("already running?"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn register_service(&mut self, name: &str) -> Result<(), Error> {
+        self.ctl.register_service(name)
+    }
+
+    /// Remove one of this peer's services. Errors: [`Error::NoSuchService`],
+    /// [`Error::NotOwner`].
+    pub fn unregister_service(&mut self, name: &str) -> Result<(), Error> {
+        self.ctl.unregister_service(name)
+    }
+
+    /// The port of the peer providing service `name`.
+    /// Errors: [`Error::NoSuchService`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = ipcon::Peer::open()?;
+    /// if let Ok(port) = peer.resolve("demo.echo") {
+    ///     println!("demo.echo is port {port}");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn resolve(&mut self, name: &str) -> Result<u32, Error> {
+        self.ctl.resolve(name)
+    }
+
+    /// The peer providing service `name`: its port, id, uid and gid.
+    /// Errors: [`Error::NoSuchService`].
+    ///
+    /// The uid and gid are those of the credentials the owner's receive
+    /// socket was opened with, stamped by the kernel: a client can check
+    /// who runs a service before trusting it, and then send with
+    /// [`Target::Id`] to reach that very peer and never a successor.
+    ///
+    /// ```no_run
+    /// use ipcon::Target;
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = ipcon::Peer::open()?;
+    /// let owner = peer.resolve_owner("demo.echo")?;
+    /// if owner.uid == 0 {
+    ///     peer.send(Target::Id(owner.id), b"hello, root")?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn resolve_owner(&mut self, name: &str) -> Result<Owner, Error> {
+        self.ctl.resolve_owner(name)
+    }
+
+    /// List all services, calling `f` for each. `buf` receives the dump
+    /// datagrams; use [`DUMP_BUFFER_SIZE`] bytes.
+    ///
+    /// ```no_run
+    /// use ipcon::{Peer, DUMP_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// let mut buf = [0u8; DUMP_BUFFER_SIZE];
+    /// peer.services(&mut buf, |s| {
+    ///     println!("{} on port {} (id {}, uid {})", s.name, s.port, s.id, s.uid)
+    /// })?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn services(
+        &mut self,
+        buf: &mut [u8],
+        f: impl FnMut(ServiceInfo<'_>),
+    ) -> Result<(), Error> {
+        self.ctl.services(buf, f)
+    }
+
+    /// Register a group owned by this peer (only the owner publishes).
+    /// Errors: [`Error::NameTaken`], [`Error::InvalidName`],
+    /// [`Error::Denied`] (the policy does not let this peer own `name`),
+    /// [`Error::LimitReached`] (groups of this uid, or with
+    /// [`GroupFlags::RETAIN`], its retained bytes on a later publish).
+    pub fn register_group(&mut self, name: &str, flags: GroupFlags) -> Result<(), Error> {
+        self.ctl.register_group(name, flags)
+    }
+
+    /// Remove one of this peer's groups. Errors: [`Error::NoSuchGroup`],
+    /// [`Error::NotOwner`].
+    pub fn unregister_group(&mut self, name: &str) -> Result<(), Error> {
+        self.ctl.unregister_group(name)
+    }
+
+    /// Join a group: its messages are then delivered to this peer.
+    /// Errors: [`Error::NoSuchGroup`], [`Error::AlreadyMember`],
+    /// [`Error::Denied`] (the policy does not let this peer join `name`),
+    /// [`Error::LimitReached`] (memberships of this uid).
+    ///
+    /// Membership ends with [`leave`](Self::leave), when the peer is
+    /// closed, or when the owner removes the group (subscribers of events
+    /// then see [`EventKind::GroupRemoved`](crate::EventKind::GroupRemoved)).
+    ///
+    /// ```no_run
+    /// use ipcon::{JoinFlags, Message, Peer, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// peer.join("sensor.readings", JoinFlags::LAST)?;
+    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    /// while let Message::Group(m) = peer.recv(&mut buf)? {
+    ///     println!("{}: {:?}", m.group, m.data);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn join(&mut self, name: &str, flags: JoinFlags) -> Result<(), Error> {
+        self.ctl.join(name, flags)
+    }
+
+    /// Leave a group. Errors: [`Error::NoSuchGroup`], [`Error::NotMember`].
+    pub fn leave(&mut self, name: &str) -> Result<(), Error> {
+        self.ctl.leave(name)
+    }
+
+    /// List all groups, calling `f` for each. `buf` receives the dump
+    /// datagrams; use [`DUMP_BUFFER_SIZE`] bytes.
+    ///
+    /// ```no_run
+    /// use ipcon::{Peer, DUMP_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// let mut buf = vec![0u8; DUMP_BUFFER_SIZE];
+    /// peer.groups(&mut buf, |g| {
+    ///     println!("{}: owner {} (uid {}), {} members", g.name, g.owner, g.owner_uid, g.members)
+    /// })?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn groups(&mut self, buf: &mut [u8], f: impl FnMut(GroupInfo<'_>)) -> Result<(), Error> {
+        self.ctl.groups(buf, f)
+    }
+
+    /// Send `data` to the peer with port `port`.
+    /// Errors: [`Error::PeerGone`], [`Error::QueueFull`], [`Error::PayloadTooLarge`],
+    /// [`Error::Denied`] (if that peer owns a service the policy does not
+    /// let this peer send to).
+    ///
+    /// The usual way to answer a request:
+    ///
+    /// ```no_run
+    /// use ipcon::{Message, Peer, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// peer.register_service("demo.echo")?;
+    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    /// loop {
+    ///     if let Message::Unicast(req) = peer.recv(&mut buf)? {
+    ///         // A client that has gone away is not the service's problem.
+    ///         let _ = peer.send_to_port(req.sender.port, req.data);
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn send_to_port(&mut self, port: u32, data: &[u8]) -> Result<(), Error> {
+        self.ctl.send_to_port(port, data)
+    }
+
+    /// Send `data` to the provider of service `name`.
+    /// Errors: [`Error::NoSuchService`], [`Error::QueueFull`], [`Error::PayloadTooLarge`],
+    /// [`Error::Denied`] (the policy does not let this peer send to `name`).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = ipcon::Peer::open()?;
+    /// peer.send_to_service("demo.echo", b"hello")?; // queued at demo.echo
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn send_to_service(&mut self, name: &str, data: &[u8]) -> Result<(), Error> {
+        self.ctl.send_to_service(name, data)
+    }
+
+    /// Send `data` to the peer with id `id` (see [`Peer::id`]): it reaches
+    /// that peer or fails with [`Error::PeerGone`] once it is gone, never a
+    /// newer peer that got the same port. Other errors: [`Error::QueueFull`],
+    /// [`Error::PayloadTooLarge`], [`Error::Denied`].
+    ///
+    /// ```no_run
+    /// use ipcon::{Message, Peer, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// peer.register_service("demo.echo")?;
+    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    /// loop {
+    ///     if let Message::Unicast(req) = peer.recv(&mut buf)? {
+    ///         // The reply goes to the requester, or nowhere.
+    ///         let _ = peer.send_to_id(req.sender.id, req.data);
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn send_to_id(&mut self, id: u64, data: &[u8]) -> Result<(), Error> {
+        self.ctl.send_to_id(id, data)
+    }
+
+    /// Send `data` (at most [`IPCON_PAYLOAD_MAX`] bytes) to `target`. The
+    /// payload is not copied: it is passed to the kernel as I/O slices.
+    /// The call returns once the kernel has queued the message for the
+    /// destination (or refused it: [`Error::Denied`] if the policy does not
+    /// let this peer send to the service, or to every service of the
+    /// destination peer).
+    pub fn send(&mut self, target: Target<'_>, data: &[u8]) -> Result<(), Error> {
+        self.ctl.send(target, data)
+    }
+
+    /// Like [`send`](Self::send), with the sender stamped as service
+    /// `src_service`, which this peer must own ([`Error::NotOwner`] otherwise).
+    ///
+    /// ```no_run
+    /// use ipcon::{Peer, Target};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// peer.register_service("app.main")?;
+    /// peer.register_service("app.audit")?;
+    /// // Stamped "app.audit", not the oldest service "app.main".
+    /// peer.send_as("app.audit", Target::Service("logger"), b"login")?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn send_as(
+        &mut self,
+        src_service: &str,
+        target: Target<'_>,
+        data: &[u8],
+    ) -> Result<(), Error> {
+        self.ctl.send_as(src_service, target, data)
+    }
+
+    /// Publish `data` to all members of `group`, which this peer owns. If
+    /// the group retains, the kernel keeps this message for late joiners.
+    /// Members whose queue is full miss it and get a
+    /// [`Lost`](crate::Lost) notice later.
+    /// Errors: [`Error::NoSuchGroup`], [`Error::NotOwner`],
+    /// [`Error::PayloadTooLarge`], [`Error::LimitReached`] (the retained
+    /// bytes of this uid), [`Error::Denied`].
+    ///
+    /// ```no_run
+    /// use ipcon::{GroupFlags, Peer};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// peer.register_group("sensor.readings", GroupFlags::RETAIN)?;
+    /// peer.publish("sensor.readings", b"21.5 C")?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn publish(&mut self, group: &str, data: &[u8]) -> Result<(), Error> {
+        self.ctl.publish(group, data)
+    }
+
+    /// Subscribe to kernel events (peers gone, services and groups added or
+    /// removed), delivered as [`Message::Event`]. Errors:
+    /// [`Error::AlreadySubscribed`], [`Error::LimitReached`] (event
+    /// subscriptions of this uid).
+    ///
+    /// ```no_run
+    /// use ipcon::{EventKind, Message, Peer, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// peer.subscribe_events()?;
+    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    /// loop {
+    ///     match peer.recv(&mut buf)? {
+    ///         Message::Event(ev) if ev.kind == EventKind::PeerGone => {
+    ///             println!("port {} is gone", ev.port)
+    ///         }
+    ///         Message::Event(ev) => println!("{} {:?}", ev.kind, ev.name),
+    ///         Message::Lost(l) => println!("missed {} events", l.count),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn subscribe_events(&mut self) -> Result<(), Error> {
+        self.ctl.subscribe_events()
+    }
+
+    /// Stop receiving kernel events.
+    pub fn unsubscribe_events(&mut self) -> Result<(), Error> {
+        self.ctl.unsubscribe_events()
+    }
+
+    /// Replace the policy of this network namespace (needs
+    /// `CAP_NET_ADMIN`): `default` for names no rule matches, then `rules`
+    /// in order (rule 1 first). The request is built in `buf`, a buffer of
+    /// [`POLICY_BUFFER_SIZE`](policy::POLICY_BUFFER_SIZE) bytes always
+    /// suffices ([`policy::RULES_MAX`] rules); nothing is allocated.
+    ///
+    /// The kernel installs the whole policy at once or nothing, and then
+    /// removes the services, groups and memberships it denies (with the
+    /// usual removal events). Errors: [`Error::NotPermitted`] without
+    /// `CAP_NET_ADMIN`, [`Error::TooManyRules`], [`Error::InvalidPattern`]
+    /// (both checked before sending), [`Error::BufferTooSmall`],
+    /// `Error::Kernel(EINVAL)` for a rule the kernel refuses (a uid or gid
+    /// with no mapping in its user namespace).
+    ///
+    /// ```no_run
+    /// use ipcon::policy::{Action, Default, Rule, Who, POLICY_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = ipcon::Peer::open()?;
+    /// let rules = [
+    ///     Rule { action: Action::Own, pattern: "com.acme.camera", who: Who::Uid(1001) },
+    ///     Rule { action: Action::Send, pattern: "com.acme.camera", who: Who::Anyone },
+    /// ];
+    /// let mut buf = [0u8; POLICY_BUFFER_SIZE];
+    /// peer.set_policy(Default::Deny, &rules, &mut buf)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_policy(
+        &mut self,
+        default: policy::Default,
+        rules: &[Rule<'_>],
+        buf: &mut [u8],
+    ) -> Result<(), Error> {
+        self.ctl.set_policy(default, rules, buf)
+    }
+
+    /// Install `policy` (needs `CAP_NET_ADMIN` and feature `alloc`): the
+    /// convenience form of [`set_policy`](Self::set_policy), for a policy
+    /// read with [`Policy::parse`](policy::Policy::parse).
+    ///
+    /// ```no_run
+    /// use ipcon::policy::Policy;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let text = std::fs::read_to_string("/etc/ipcon/policy")?;
+    /// let policy = match Policy::parse(&text) {
+    ///     Ok(p) => p,
+    ///     Err(errors) => {
+    ///         for e in errors {
+    ///             eprintln!("/etc/ipcon/policy:{}: {}", e.line, e.what);
+    ///         }
+    ///         std::process::exit(1);
+    ///     }
+    /// };
+    /// ipcon::Peer::open()?.load_policy(&policy)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "alloc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+    pub fn load_policy(&mut self, policy: &policy::Policy) -> Result<(), Error> {
+        self.ctl.load_policy(policy)
+    }
+
+    /// Read the policy of this network namespace (needs `CAP_NET_ADMIN`
+    /// and feature `alloc`). `buf` receives the dump datagrams: use
+    /// [`POLICY_BUFFER_SIZE`](policy::POLICY_BUFFER_SIZE) bytes (smaller
+    /// buffers may fail with [`Error::Truncated`]). If the policy is
+    /// replaced while it is read, the dump is read again.
+    /// Errors: [`Error::NotPermitted`].
+    ///
+    /// ```no_run
+    /// use ipcon::policy::POLICY_BUFFER_SIZE;
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = ipcon::Peer::open()?;
+    /// let mut buf = vec![0u8; POLICY_BUFFER_SIZE];
+    /// print!("{}", peer.policy(&mut buf)?); // the policy file format
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "alloc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+    pub fn policy(&mut self, buf: &mut [u8]) -> Result<policy::Policy, Error> {
+        self.ctl.policy(buf)
+    }
+
+    /// Go back to the policy of a freshly loaded module: `default allow`,
+    /// no rules (needs `CAP_NET_ADMIN`). Errors: [`Error::NotPermitted`].
+    pub fn clear_policy(&mut self) -> Result<(), Error> {
+        self.ctl.clear_policy()
+    }
+
+    /// Listing of all services, owned (needs feature `alloc`): name and
+    /// port of each.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = ipcon::Peer::open()?;
+    /// for (name, port) in peer.service_list()? {
+    ///     println!("{name}: {port}");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "alloc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+    pub fn service_list(&mut self) -> Result<alloc::vec::Vec<(alloc::string::String, u32)>, Error> {
+        self.ctl.service_list()
     }
 
     /// Ask for a receive queue of about `bytes` bytes on the receive socket
@@ -484,9 +1092,96 @@ impl Peer {
     /// # }
     /// ```
     pub fn set_recv_buffer_size(&self, bytes: usize) -> Result<usize, Error> {
-        sys::set_recv_buffer_size(self.r.as_fd(), bytes)
+        self.rx.set_recv_buffer_size(bytes)
     }
 
+    /// Wait for the next delivery and parse it into `buf` (use
+    /// [`RECV_BUFFER_SIZE`] bytes). The returned message borrows `buf`.
+    ///
+    /// A message larger than `buf` is consumed and reported as
+    /// [`RecvError::Truncated`]; a malformed one as [`RecvError::Protocol`]. Both
+    /// leave the peer usable: call `recv` again for the next message.
+    ///
+    /// Datagrams not sent by the kernel are dropped (see
+    /// [`dropped_foreign`](Self::dropped_foreign)). If the socket reports an
+    /// overrun (`ENOBUFS`: the kernel had to drop a message because the
+    /// receive queue was full), receiving simply continues: the kernel
+    /// module reports exactly what was lost with a [`Message::Lost`] notice
+    /// before the next message that gets through, so the overrun flag
+    /// carries no extra information.
+    ///
+    /// ```no_run
+    /// use ipcon::{Message, Peer, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let mut peer = Peer::open()?;
+    /// peer.register_service("demo.log")?;
+    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    /// loop {
+    ///     match peer.recv(&mut buf)? {
+    ///         Message::Unicast(m) => println!("pid {}: {:?}", m.sender.pid, m.data),
+    ///         other => println!("{other:?}"),
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn recv<'b>(&self, buf: &'b mut [u8]) -> Result<Message<'b>, RecvError> {
+        self.rx.recv(buf, Mode::Blocking)
+    }
+
+    /// Like [`recv`](Self::recv), giving up with [`RecvError::TimedOut`] after
+    /// `timeout`.
+    ///
+    /// ```no_run
+    /// use core::time::Duration;
+    /// use ipcon::{Peer, RecvError, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let peer = Peer::open()?;
+    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    /// match peer.recv_timeout(&mut buf, Duration::from_millis(500)) {
+    ///     Ok(msg) => println!("{msg:?}"),
+    ///     Err(RecvError::TimedOut) => println!("nothing within 500 ms"),
+    ///     Err(e) => return Err(e.into()),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn recv_timeout<'b>(
+        &self,
+        buf: &'b mut [u8],
+        timeout: Duration,
+    ) -> Result<Message<'b>, RecvError> {
+        self.rx.recv(buf, Mode::Timeout(timeout))
+    }
+
+    /// Like [`recv`](Self::recv) without waiting: [`RecvError::WouldBlock`] if
+    /// no message is queued. With `poll`/`epoll` on the peer (it is
+    /// `AsFd`), drain it with `try_recv` until `WouldBlock`; the
+    /// `poll_loop` example does that.
+    ///
+    /// ```no_run
+    /// use ipcon::{Peer, RecvError, RECV_BUFFER_SIZE};
+    ///
+    /// # fn main() -> Result<(), ipcon::Error> {
+    /// let peer = Peer::open()?;
+    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
+    /// loop {
+    ///     match peer.try_recv(&mut buf) {
+    ///         Ok(msg) => println!("{msg:?}"),
+    ///         Err(RecvError::WouldBlock) => break, // queue empty
+    ///         Err(e) => return Err(e.into()),
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn try_recv<'b>(&self, buf: &'b mut [u8]) -> Result<Message<'b>, RecvError> {
+        self.rx.recv(buf, Mode::NonBlocking)
+    }
+}
+
+impl Ctl {
     fn next_seq(&mut self) -> u32 {
         self.seq = self.seq.wrapping_add(1).max(1);
         self.seq
@@ -536,11 +1231,11 @@ impl Peer {
         // Zero copy: the caller's payload goes out as I/O slices.
         let hdrs = data_headers(data);
         let (parts, n) = gather(head, &hdrs, data);
-        sys::send(self.c.as_fd(), &parts[..n])?;
+        sys::send(self.fd.as_fd(), &parts[..n])?;
 
         let mut reply = [0u8; REPLY_BUF];
         transact(
-            self.c.as_fd(),
+            self.fd.as_fd(),
             &self.dropped,
             &mut reply,
             seq,
@@ -567,89 +1262,6 @@ impl Peer {
             &[],
             |_| Ok(()),
         )
-    }
-
-    /// Register a service under `name`; other peers can then send to it by
-    /// name. Errors: [`Error::NameTaken`], [`Error::InvalidName`],
-    /// [`Error::Denied`] (the policy does not let this peer own `name`),
-    /// [`Error::LimitReached`] (this uid has registered as many services as
-    /// the module allows).
-    ///
-    /// A peer may own several services; they go away with it. The oldest
-    /// one is stamped as the sender of its messages
-    /// ([`Sender::service`](crate::Sender::service)).
-    ///
-    /// ```no_run
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let mut peer = ipcon::Peer::open()?;
-    /// match peer.register_service("demo.echo") {
-    ///     Ok(()) => {}
-    ///     Err(ipcon::Error::NameTaken) => eprintln!("already running?"),
-    ///     Err(e) => return Err(e),
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn register_service(&mut self, name: &str) -> Result<(), Error> {
-        self.simple(Op::Service, IPCON_CMD_SRV_REG, name, 0)
-    }
-
-    /// Remove one of this peer's services. Errors: [`Error::NoSuchService`],
-    /// [`Error::NotOwner`].
-    pub fn unregister_service(&mut self, name: &str) -> Result<(), Error> {
-        self.simple(Op::Service, IPCON_CMD_SRV_UNREG, name, 0)
-    }
-
-    /// The port of the peer providing service `name`.
-    /// Errors: [`Error::NoSuchService`].
-    ///
-    /// ```no_run
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let mut peer = ipcon::Peer::open()?;
-    /// if let Ok(port) = peer.resolve("demo.echo") {
-    ///     println!("demo.echo is port {port}");
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn resolve(&mut self, name: &str) -> Result<u32, Error> {
-        self.resolve_inner(name)?
-            .port
-            .ok_or(Error::Protocol("resolve reply without port"))
-    }
-
-    /// The peer providing service `name`: its port, id, uid and gid.
-    /// Errors: [`Error::NoSuchService`].
-    ///
-    /// The uid and gid are those of the credentials the owner's receive
-    /// socket was opened with, stamped by the kernel: a client can check
-    /// who runs a service before trusting it, and then send with
-    /// [`Target::Id`] to reach that very peer and never a successor.
-    ///
-    /// ```no_run
-    /// use ipcon::Target;
-    ///
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let mut peer = ipcon::Peer::open()?;
-    /// let owner = peer.resolve_owner("demo.echo")?;
-    /// if owner.uid == 0 {
-    ///     peer.send(Target::Id(owner.id), b"hello, root")?;
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn resolve_owner(&mut self, name: &str) -> Result<Owner, Error> {
-        match self.resolve_inner(name)? {
-            Resolved {
-                port: Some(port),
-                id: Some(id),
-                uid: Some(uid),
-                gid: Some(gid),
-            } => Ok(Owner { port, id, uid, gid }),
-            _ => Err(Error::Protocol(
-                "resolve reply without the owner's port, id, uid or gid",
-            )),
-        }
     }
 
     fn resolve_inner(&mut self, name: &str) -> Result<Resolved, Error> {
@@ -698,9 +1310,9 @@ impl Peer {
             cmd,
             IPCON_GENL_VERSION,
         )?;
-        sys::send(self.c.as_fd(), &[b.finish()?])?;
+        sys::send(self.fd.as_fd(), &[b.finish()?])?;
         transact(
-            self.c.as_fd(),
+            self.fd.as_fd(),
             &self.dropped,
             buf,
             seq,
@@ -708,267 +1320,12 @@ impl Peer {
             Until::Done,
             &mut |g| {
                 if g.cmd() != cmd {
-                    return Err(Error::Protocol("unexpected command in dump"));
+                    return Err(Error::Protocol(ProtocolError::UnexpectedMessage));
                 }
                 on_entry(g)
             },
         )
         .map_err(|e| map_error(op, e))
-    }
-
-    /// List all services, calling `f` for each. `buf` receives the dump
-    /// datagrams; use [`DUMP_BUFFER_SIZE`] bytes.
-    ///
-    /// ```no_run
-    /// use ipcon::{Peer, DUMP_BUFFER_SIZE};
-    ///
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let mut peer = Peer::open()?;
-    /// let mut buf = [0u8; DUMP_BUFFER_SIZE];
-    /// peer.services(&mut buf, |s| {
-    ///     println!("{} on port {} (id {}, uid {})", s.name, s.port, s.id, s.uid)
-    /// })?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn services(
-        &mut self,
-        buf: &mut [u8],
-        mut f: impl FnMut(ServiceInfo<'_>),
-    ) -> Result<(), Error> {
-        self.dump(Op::Other, IPCON_CMD_SRV_LIST, buf, &mut |g| {
-            let (mut name, mut port, mut id, mut uid, mut gid) = (None, None, None, None, None);
-            for a in g.attr_iter() {
-                let a = a?;
-                match a.kind() {
-                    IPCON_A_NAME => name = Some(a.str()?),
-                    IPCON_A_PORT => port = Some(a.u32()?),
-                    IPCON_A_ID => id = Some(a.u64()?),
-                    IPCON_A_UID => uid = Some(a.u32()?),
-                    IPCON_A_GID => gid = Some(a.u32()?),
-                    _ => {}
-                }
-            }
-            match (name, port, id, uid, gid) {
-                (Some(name), Some(port), Some(id), Some(uid), Some(gid)) => {
-                    f(ServiceInfo {
-                        name,
-                        port,
-                        id,
-                        uid,
-                        gid,
-                    });
-                    Ok(())
-                }
-                _ => Err(Error::Protocol(
-                    "service entry without name, or the owner's port, id, uid or gid",
-                )),
-            }
-        })
-        .map(|_| ())
-    }
-
-    /// Register a group owned by this peer (only the owner publishes).
-    /// Errors: [`Error::NameTaken`], [`Error::InvalidName`],
-    /// [`Error::Denied`] (the policy does not let this peer own `name`),
-    /// [`Error::LimitReached`] (groups of this uid, or with
-    /// [`GroupFlags::RETAIN`], its retained bytes on a later publish).
-    pub fn register_group(&mut self, name: &str, flags: GroupFlags) -> Result<(), Error> {
-        self.simple(Op::Group, IPCON_CMD_GRP_REG, name, flags.bits())
-    }
-
-    /// Remove one of this peer's groups. Errors: [`Error::NoSuchGroup`],
-    /// [`Error::NotOwner`].
-    pub fn unregister_group(&mut self, name: &str) -> Result<(), Error> {
-        self.simple(Op::Group, IPCON_CMD_GRP_UNREG, name, 0)
-    }
-
-    /// Join a group: its messages are then delivered to this peer.
-    /// Errors: [`Error::NoSuchGroup`], [`Error::AlreadyMember`],
-    /// [`Error::Denied`] (the policy does not let this peer join `name`),
-    /// [`Error::LimitReached`] (memberships of this uid).
-    ///
-    /// Membership ends with [`leave`](Self::leave), when the peer is
-    /// closed, or when the owner removes the group (subscribers of events
-    /// then see [`EventKind::GroupRemoved`](crate::EventKind::GroupRemoved)).
-    ///
-    /// ```no_run
-    /// use ipcon::{JoinFlags, Message, Peer, RECV_BUFFER_SIZE};
-    ///
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let mut peer = Peer::open()?;
-    /// peer.join("sensor.readings", JoinFlags::LAST)?;
-    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
-    /// while let Message::Group(m) = peer.recv(&mut buf)? {
-    ///     println!("{}: {:?}", m.group, m.data);
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn join(&mut self, name: &str, flags: JoinFlags) -> Result<(), Error> {
-        self.simple(Op::Join, IPCON_CMD_GRP_JOIN, name, flags.bits())
-    }
-
-    /// Leave a group. Errors: [`Error::NoSuchGroup`], [`Error::NotMember`].
-    pub fn leave(&mut self, name: &str) -> Result<(), Error> {
-        self.simple(Op::Leave, IPCON_CMD_GRP_LEAVE, name, 0)
-    }
-
-    /// List all groups, calling `f` for each. `buf` receives the dump
-    /// datagrams; use [`DUMP_BUFFER_SIZE`] bytes.
-    ///
-    /// ```no_run
-    /// use ipcon::{Peer, DUMP_BUFFER_SIZE};
-    ///
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let mut peer = Peer::open()?;
-    /// let mut buf = vec![0u8; DUMP_BUFFER_SIZE];
-    /// peer.groups(&mut buf, |g| {
-    ///     println!("{}: owner {} (uid {}), {} members", g.name, g.owner, g.owner_uid, g.members)
-    /// })?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn groups(
-        &mut self,
-        buf: &mut [u8],
-        mut f: impl FnMut(GroupInfo<'_>),
-    ) -> Result<(), Error> {
-        self.dump(Op::Other, IPCON_CMD_GRP_LIST, buf, &mut |g| {
-            let (mut name, mut owner, mut members, mut flags) = (None, None, None, 0);
-            let (mut id, mut uid, mut gid) = (None, None, None);
-            for a in g.attr_iter() {
-                let a = a?;
-                match a.kind() {
-                    IPCON_A_NAME => name = Some(a.str()?),
-                    IPCON_A_PORT => owner = Some(a.u32()?),
-                    IPCON_A_ID => id = Some(a.u64()?),
-                    IPCON_A_UID => uid = Some(a.u32()?),
-                    IPCON_A_GID => gid = Some(a.u32()?),
-                    IPCON_A_COUNT => members = Some(a.u32()?),
-                    IPCON_A_FLAGS => flags = a.u32()?,
-                    _ => {}
-                }
-            }
-            match (name, owner, id, uid, gid) {
-                (Some(name), Some(owner), Some(owner_id), Some(owner_uid), Some(owner_gid)) => {
-                    f(GroupInfo {
-                        name,
-                        owner,
-                        owner_id,
-                        owner_uid,
-                        owner_gid,
-                        members: members.unwrap_or(0),
-                        retain: flags & IPCON_GRP_F_RETAIN != 0,
-                    });
-                    Ok(())
-                }
-                _ => Err(Error::Protocol(
-                    "group entry without name, or the owner's port, id, uid or gid",
-                )),
-            }
-        })
-        .map(|_| ())
-    }
-
-    /// Send `data` to the peer with port `port`.
-    /// Errors: [`Error::PeerGone`], [`Error::QueueFull`], [`Error::PayloadTooLarge`],
-    /// [`Error::Denied`] (if that peer owns a service the policy does not
-    /// let this peer send to).
-    ///
-    /// The usual way to answer a request:
-    ///
-    /// ```no_run
-    /// use ipcon::{Message, Peer, RECV_BUFFER_SIZE};
-    ///
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let mut peer = Peer::open()?;
-    /// peer.register_service("demo.echo")?;
-    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
-    /// loop {
-    ///     if let Message::Unicast(req) = peer.recv(&mut buf)? {
-    ///         // A client that has gone away is not the service's problem.
-    ///         let _ = peer.send_to_port(req.sender.port, req.data);
-    ///     }
-    /// }
-    /// # }
-    /// ```
-    pub fn send_to_port(&mut self, port: u32, data: &[u8]) -> Result<(), Error> {
-        self.send(Target::Port(port), data)
-    }
-
-    /// Send `data` to the provider of service `name`.
-    /// Errors: [`Error::NoSuchService`], [`Error::QueueFull`], [`Error::PayloadTooLarge`],
-    /// [`Error::Denied`] (the policy does not let this peer send to `name`).
-    ///
-    /// ```no_run
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let mut peer = ipcon::Peer::open()?;
-    /// peer.send_to_service("demo.echo", b"hello")?; // queued at demo.echo
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn send_to_service(&mut self, name: &str, data: &[u8]) -> Result<(), Error> {
-        self.send(Target::Service(name), data)
-    }
-
-    /// Send `data` to the peer with id `id` (see [`Peer::id`]): it reaches
-    /// that peer or fails with [`Error::PeerGone`] once it is gone, never a
-    /// newer peer that got the same port. Other errors: [`Error::QueueFull`],
-    /// [`Error::PayloadTooLarge`], [`Error::Denied`].
-    ///
-    /// ```no_run
-    /// use ipcon::{Message, Peer, RECV_BUFFER_SIZE};
-    ///
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let mut peer = Peer::open()?;
-    /// peer.register_service("demo.echo")?;
-    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
-    /// loop {
-    ///     if let Message::Unicast(req) = peer.recv(&mut buf)? {
-    ///         // The reply goes to the requester, or nowhere.
-    ///         let _ = peer.send_to_id(req.sender.id, req.data);
-    ///     }
-    /// }
-    /// # }
-    /// ```
-    pub fn send_to_id(&mut self, id: u64, data: &[u8]) -> Result<(), Error> {
-        self.send(Target::Id(id), data)
-    }
-
-    /// Send `data` (at most [`IPCON_PAYLOAD_MAX`] bytes) to `target`. The
-    /// payload is not copied: it is passed to the kernel as I/O slices.
-    /// The call returns once the kernel has queued the message for the
-    /// destination (or refused it: [`Error::Denied`] if the policy does not
-    /// let this peer send to the service, or to every service of the
-    /// destination peer).
-    pub fn send(&mut self, target: Target<'_>, data: &[u8]) -> Result<(), Error> {
-        self.send_inner(None, target, data)
-    }
-
-    /// Like [`send`](Self::send), with the sender stamped as service
-    /// `src_service`, which this peer must own ([`Error::NotOwner`] otherwise).
-    ///
-    /// ```no_run
-    /// use ipcon::{Peer, Target};
-    ///
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let mut peer = Peer::open()?;
-    /// peer.register_service("app.main")?;
-    /// peer.register_service("app.audit")?;
-    /// // Stamped "app.audit", not the oldest service "app.main".
-    /// peer.send_as("app.audit", Target::Service("logger"), b"login")?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn send_as(
-        &mut self,
-        src_service: &str,
-        target: Target<'_>,
-        data: &[u8],
-    ) -> Result<(), Error> {
-        validate(src_service)?;
-        self.send_inner(Some(src_service), target, data)
     }
 
     fn send_inner(
@@ -1002,25 +1359,150 @@ impl Peer {
         )
     }
 
-    /// Publish `data` to all members of `group`, which this peer owns. If
-    /// the group retains, the kernel keeps this message for late joiners.
-    /// Members whose queue is full miss it and get a
-    /// [`Lost`](crate::Lost) notice later.
-    /// Errors: [`Error::NoSuchGroup`], [`Error::NotOwner`],
-    /// [`Error::PayloadTooLarge`], [`Error::LimitReached`] (the retained
-    /// bytes of this uid), [`Error::Denied`].
-    ///
-    /// ```no_run
-    /// use ipcon::{GroupFlags, Peer};
-    ///
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let mut peer = Peer::open()?;
-    /// peer.register_group("sensor.readings", GroupFlags::RETAIN)?;
-    /// peer.publish("sensor.readings", b"21.5 C")?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn publish(&mut self, group: &str, data: &[u8]) -> Result<(), Error> {
+    pub(crate) fn register_service(&mut self, name: &str) -> Result<(), Error> {
+        self.simple(Op::Service, IPCON_CMD_SRV_REG, name, 0)
+    }
+
+    pub(crate) fn unregister_service(&mut self, name: &str) -> Result<(), Error> {
+        self.simple(Op::Service, IPCON_CMD_SRV_UNREG, name, 0)
+    }
+
+    pub(crate) fn resolve(&mut self, name: &str) -> Result<u32, Error> {
+        self.resolve_inner(name)?
+            .port
+            .ok_or(Error::Protocol(ProtocolError::MissingAttribute))
+    }
+
+    pub(crate) fn resolve_owner(&mut self, name: &str) -> Result<Owner, Error> {
+        match self.resolve_inner(name)? {
+            Resolved {
+                port: Some(port),
+                id: Some(id),
+                uid: Some(uid),
+                gid: Some(gid),
+            } => Ok(Owner { port, id, uid, gid }),
+            _ => Err(Error::Protocol(ProtocolError::MissingAttribute)),
+        }
+    }
+
+    pub(crate) fn services(
+        &mut self,
+        buf: &mut [u8],
+        mut f: impl FnMut(ServiceInfo<'_>),
+    ) -> Result<(), Error> {
+        self.dump(Op::Other, IPCON_CMD_SRV_LIST, buf, &mut |g| {
+            let (mut name, mut port, mut id, mut uid, mut gid) = (None, None, None, None, None);
+            for a in g.attr_iter() {
+                let a = a?;
+                match a.kind() {
+                    IPCON_A_NAME => name = Some(a.str()?),
+                    IPCON_A_PORT => port = Some(a.u32()?),
+                    IPCON_A_ID => id = Some(a.u64()?),
+                    IPCON_A_UID => uid = Some(a.u32()?),
+                    IPCON_A_GID => gid = Some(a.u32()?),
+                    _ => {}
+                }
+            }
+            match (name, port, id, uid, gid) {
+                (Some(name), Some(port), Some(id), Some(uid), Some(gid)) => {
+                    f(ServiceInfo {
+                        name,
+                        port,
+                        id,
+                        uid,
+                        gid,
+                    });
+                    Ok(())
+                }
+                _ => Err(Error::Protocol(ProtocolError::MissingAttribute)),
+            }
+        })
+        .map(|_| ())
+    }
+
+    pub(crate) fn register_group(&mut self, name: &str, flags: GroupFlags) -> Result<(), Error> {
+        self.simple(Op::Group, IPCON_CMD_GRP_REG, name, flags.bits())
+    }
+
+    pub(crate) fn unregister_group(&mut self, name: &str) -> Result<(), Error> {
+        self.simple(Op::Group, IPCON_CMD_GRP_UNREG, name, 0)
+    }
+
+    pub(crate) fn join(&mut self, name: &str, flags: JoinFlags) -> Result<(), Error> {
+        self.simple(Op::Join, IPCON_CMD_GRP_JOIN, name, flags.bits())
+    }
+
+    pub(crate) fn leave(&mut self, name: &str) -> Result<(), Error> {
+        self.simple(Op::Leave, IPCON_CMD_GRP_LEAVE, name, 0)
+    }
+
+    pub(crate) fn groups(
+        &mut self,
+        buf: &mut [u8],
+        mut f: impl FnMut(GroupInfo<'_>),
+    ) -> Result<(), Error> {
+        self.dump(Op::Other, IPCON_CMD_GRP_LIST, buf, &mut |g| {
+            let (mut name, mut owner, mut members, mut flags) = (None, None, None, 0);
+            let (mut id, mut uid, mut gid) = (None, None, None);
+            for a in g.attr_iter() {
+                let a = a?;
+                match a.kind() {
+                    IPCON_A_NAME => name = Some(a.str()?),
+                    IPCON_A_PORT => owner = Some(a.u32()?),
+                    IPCON_A_ID => id = Some(a.u64()?),
+                    IPCON_A_UID => uid = Some(a.u32()?),
+                    IPCON_A_GID => gid = Some(a.u32()?),
+                    IPCON_A_COUNT => members = Some(a.u32()?),
+                    IPCON_A_FLAGS => flags = a.u32()?,
+                    _ => {}
+                }
+            }
+            match (name, owner, id, uid, gid) {
+                (Some(name), Some(owner), Some(owner_id), Some(owner_uid), Some(owner_gid)) => {
+                    f(GroupInfo {
+                        name,
+                        owner,
+                        owner_id,
+                        owner_uid,
+                        owner_gid,
+                        members: members.unwrap_or(0),
+                        retain: flags & IPCON_GRP_F_RETAIN != 0,
+                    });
+                    Ok(())
+                }
+                _ => Err(Error::Protocol(ProtocolError::MissingAttribute)),
+            }
+        })
+        .map(|_| ())
+    }
+
+    pub(crate) fn send_to_port(&mut self, port: u32, data: &[u8]) -> Result<(), Error> {
+        self.send(Target::Port(port), data)
+    }
+
+    pub(crate) fn send_to_service(&mut self, name: &str, data: &[u8]) -> Result<(), Error> {
+        self.send(Target::Service(name), data)
+    }
+
+    pub(crate) fn send_to_id(&mut self, id: u64, data: &[u8]) -> Result<(), Error> {
+        self.send(Target::Id(id), data)
+    }
+
+    pub(crate) fn send(&mut self, target: Target<'_>, data: &[u8]) -> Result<(), Error> {
+        self.send_inner(None, target, data)
+    }
+
+    pub(crate) fn send_as(
+        &mut self,
+        src_service: &str,
+        target: Target<'_>,
+        data: &[u8],
+    ) -> Result<(), Error> {
+        validate(src_service)?;
+        self.send_inner(Some(src_service), target, data)
+    }
+
+    pub(crate) fn publish(&mut self, group: &str, data: &[u8]) -> Result<(), Error> {
         validate(group)?;
         if data.len() > IPCON_PAYLOAD_MAX {
             return Err(Error::PayloadTooLarge);
@@ -1034,31 +1516,7 @@ impl Peer {
         )
     }
 
-    /// Subscribe to kernel events (peers gone, services and groups added or
-    /// removed), delivered as [`Message::Event`]. Errors:
-    /// [`Error::AlreadySubscribed`], [`Error::LimitReached`] (event
-    /// subscriptions of this uid).
-    ///
-    /// ```no_run
-    /// use ipcon::{EventKind, Message, Peer, RECV_BUFFER_SIZE};
-    ///
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let mut peer = Peer::open()?;
-    /// peer.subscribe_events()?;
-    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
-    /// loop {
-    ///     match peer.recv(&mut buf)? {
-    ///         Message::Event(ev) if ev.kind == EventKind::PeerGone => {
-    ///             println!("port {} is gone", ev.port)
-    ///         }
-    ///         Message::Event(ev) => println!("{} {:?}", ev.kind, ev.name),
-    ///         Message::Lost(l) => println!("missed {} events", l.count),
-    ///         _ => {}
-    ///     }
-    /// }
-    /// # }
-    /// ```
-    pub fn subscribe_events(&mut self) -> Result<(), Error> {
+    pub(crate) fn subscribe_events(&mut self) -> Result<(), Error> {
         self.request(
             Op::Subscribe,
             IPCON_CMD_EVENTS_SUB,
@@ -1068,8 +1526,7 @@ impl Peer {
         )
     }
 
-    /// Stop receiving kernel events.
-    pub fn unsubscribe_events(&mut self) -> Result<(), Error> {
+    pub(crate) fn unsubscribe_events(&mut self) -> Result<(), Error> {
         self.request(
             Op::Unsubscribe,
             IPCON_CMD_EVENTS_UNSUB,
@@ -1079,35 +1536,7 @@ impl Peer {
         )
     }
 
-    /// Replace the policy of this network namespace (needs
-    /// `CAP_NET_ADMIN`): `default` for names no rule matches, then `rules`
-    /// in order (rule 1 first). The request is built in `buf`, a buffer of
-    /// [`POLICY_BUFFER_SIZE`](policy::POLICY_BUFFER_SIZE) bytes always
-    /// suffices ([`policy::RULES_MAX`] rules); nothing is allocated.
-    ///
-    /// The kernel installs the whole policy at once or nothing, and then
-    /// removes the services, groups and memberships it denies (with the
-    /// usual removal events). Errors: [`Error::NotPermitted`] without
-    /// `CAP_NET_ADMIN`, [`Error::TooManyRules`], [`Error::InvalidPattern`]
-    /// (both checked before sending), [`Error::BufferTooSmall`],
-    /// `Error::Kernel(EINVAL)` for a rule the kernel refuses (a uid or gid
-    /// with no mapping in its user namespace).
-    ///
-    /// ```no_run
-    /// use ipcon::policy::{Action, Default, Rule, Who, POLICY_BUFFER_SIZE};
-    ///
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let mut peer = ipcon::Peer::open()?;
-    /// let rules = [
-    ///     Rule { action: Action::Own, pattern: "com.acme.camera", who: Who::Uid(1001) },
-    ///     Rule { action: Action::Send, pattern: "com.acme.camera", who: Who::Anyone },
-    /// ];
-    /// let mut buf = [0u8; POLICY_BUFFER_SIZE];
-    /// peer.set_policy(Default::Deny, &rules, &mut buf)?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn set_policy(
+    pub(crate) fn set_policy(
         &mut self,
         default: policy::Default,
         rules: &[Rule<'_>],
@@ -1135,57 +1564,17 @@ impl Peer {
         )
     }
 
-    /// Install `policy` (needs `CAP_NET_ADMIN` and feature `alloc`): the
-    /// convenience form of [`set_policy`](Self::set_policy), for a policy
-    /// read with [`Policy::parse`](policy::Policy::parse).
-    ///
-    /// ```no_run
-    /// use ipcon::policy::Policy;
-    ///
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let text = std::fs::read_to_string("/etc/ipcon/policy")?;
-    /// let policy = match Policy::parse(&text) {
-    ///     Ok(p) => p,
-    ///     Err(errors) => {
-    ///         for e in errors {
-    ///             eprintln!("/etc/ipcon/policy:{}: {}", e.line, e.what);
-    ///         }
-    ///         std::process::exit(1);
-    ///     }
-    /// };
-    /// ipcon::Peer::open()?.load_policy(&policy)?;
-    /// # Ok(())
-    /// # }
-    /// ```
     #[cfg(feature = "alloc")]
-    pub fn load_policy(&mut self, policy: &policy::Policy) -> Result<(), Error> {
+    pub(crate) fn load_policy(&mut self, policy: &policy::Policy) -> Result<(), Error> {
         let rules: alloc::vec::Vec<Rule<'_>> = policy.rules().collect();
         let len = crate::wire::policy::set_len(&rules);
         let mut buf = alloc::vec![0u8; len];
         self.set_policy(policy.default, &rules, &mut buf)
     }
 
-    /// Read the policy of this network namespace (needs `CAP_NET_ADMIN`
-    /// and feature `alloc`). `buf` receives the dump datagrams: use
-    /// [`POLICY_BUFFER_SIZE`](policy::POLICY_BUFFER_SIZE) bytes (smaller
-    /// buffers may fail with [`Error::Truncated`]). If the policy is
-    /// replaced while it is read, the dump is read again.
-    /// Errors: [`Error::NotPermitted`].
-    ///
-    /// ```no_run
-    /// use ipcon::policy::POLICY_BUFFER_SIZE;
-    ///
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let mut peer = ipcon::Peer::open()?;
-    /// let mut buf = vec![0u8; POLICY_BUFFER_SIZE];
-    /// print!("{}", peer.policy(&mut buf)?); // the policy file format
-    /// # Ok(())
-    /// # }
-    /// ```
     #[cfg(feature = "alloc")]
-    pub fn policy(&mut self, buf: &mut [u8]) -> Result<policy::Policy, Error> {
+    pub(crate) fn policy(&mut self, buf: &mut [u8]) -> Result<policy::Policy, Error> {
         use crate::wire::policy::{DumpProblem, DumpReader};
-        let mut why = "";
         for _ in 0..POLICY_READ_TRIES {
             let mut reader = DumpReader::default();
             let interrupted = self.dump(Op::Policy, IPCON_CMD_POLICY_GET, buf, &mut |g| {
@@ -1197,154 +1586,22 @@ impl Peer {
             }
             match reader.finish() {
                 Ok(policy) => return Ok(policy),
-                Err(DumpProblem::Again(w)) => why = w,
-                Err(DumpProblem::Fail(e)) => return Err(e),
+                Err(DumpProblem::Again(_)) => {}
+                Err(DumpProblem::Fail(e)) => return Err(e.into()),
             }
         }
-        Err(Error::Protocol(why))
+        Err(Error::Protocol(ProtocolError::PolicyChanging))
     }
 
-    /// Go back to the policy of a freshly loaded module: `default allow`,
-    /// no rules (needs `CAP_NET_ADMIN`). Errors: [`Error::NotPermitted`].
-    pub fn clear_policy(&mut self) -> Result<(), Error> {
+    pub(crate) fn clear_policy(&mut self) -> Result<(), Error> {
         let mut buf = [0u8; REQUEST_BUF];
         self.set_policy(policy::Default::Allow, &[], &mut buf)
     }
 
-    /// Wait for the next delivery and parse it into `buf` (use
-    /// [`RECV_BUFFER_SIZE`] bytes). The returned message borrows `buf`.
-    ///
-    /// A message larger than `buf` is consumed and reported as
-    /// [`Error::Truncated`]; a malformed one as [`Error::Protocol`]. Both
-    /// leave the peer usable: call `recv` again for the next message.
-    ///
-    /// Datagrams not sent by the kernel are dropped (see
-    /// [`dropped_foreign`](Self::dropped_foreign)). If the socket reports an
-    /// overrun (`ENOBUFS`: the kernel had to drop a message because the
-    /// receive queue was full), receiving simply continues: the kernel
-    /// module reports exactly what was lost with a [`Message::Lost`] notice
-    /// before the next message that gets through, so the overrun flag
-    /// carries no extra information.
-    ///
-    /// ```no_run
-    /// use ipcon::{Message, Peer, RECV_BUFFER_SIZE};
-    ///
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let mut peer = Peer::open()?;
-    /// peer.register_service("demo.log")?;
-    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
-    /// loop {
-    ///     match peer.recv(&mut buf)? {
-    ///         Message::Unicast(m) => println!("pid {}: {:?}", m.sender.pid, m.data),
-    ///         other => println!("{other:?}"),
-    ///     }
-    /// }
-    /// # }
-    /// ```
-    pub fn recv<'b>(&self, buf: &'b mut [u8]) -> Result<Message<'b>, Error> {
-        self.recv_inner(buf, Mode::Blocking)
-    }
-
-    /// Like [`recv`](Self::recv), giving up with [`Error::TimedOut`] after
-    /// `timeout`.
-    ///
-    /// ```no_run
-    /// use core::time::Duration;
-    /// use ipcon::{Error, Peer, RECV_BUFFER_SIZE};
-    ///
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let peer = Peer::open()?;
-    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
-    /// match peer.recv_timeout(&mut buf, Duration::from_millis(500)) {
-    ///     Ok(msg) => println!("{msg:?}"),
-    ///     Err(Error::TimedOut) => println!("nothing within 500 ms"),
-    ///     Err(e) => return Err(e),
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn recv_timeout<'b>(
-        &self,
-        buf: &'b mut [u8],
-        timeout: Duration,
-    ) -> Result<Message<'b>, Error> {
-        self.recv_inner(buf, Mode::Timeout(timeout))
-    }
-
-    /// Like [`recv`](Self::recv) without waiting: [`Error::WouldBlock`] if
-    /// no message is queued. With `poll`/`epoll` on the peer (it is
-    /// `AsFd`), drain it with `try_recv` until `WouldBlock`; the
-    /// `poll_loop` example does that.
-    ///
-    /// ```no_run
-    /// use ipcon::{Error, Peer, RECV_BUFFER_SIZE};
-    ///
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let peer = Peer::open()?;
-    /// let mut buf = vec![0u8; RECV_BUFFER_SIZE];
-    /// loop {
-    ///     match peer.try_recv(&mut buf) {
-    ///         Ok(msg) => println!("{msg:?}"),
-    ///         Err(Error::WouldBlock) => break, // queue empty
-    ///         Err(e) => return Err(e),
-    ///     }
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn try_recv<'b>(&self, buf: &'b mut [u8]) -> Result<Message<'b>, Error> {
-        self.recv_inner(buf, Mode::NonBlocking)
-    }
-
-    fn recv_inner<'b>(&self, buf: &'b mut [u8], mode: Mode) -> Result<Message<'b>, Error> {
-        let deadline = match mode {
-            Mode::Timeout(t) => sys::now().checked_add(t),
-            _ => None,
-        };
-        let len = loop {
-            if let Mode::Timeout(t) = mode {
-                let left = match deadline {
-                    Some(d) => d.saturating_sub(sys::now()),
-                    None => t,
-                };
-                if !sys::wait_readable(self.r.as_fd(), left)? {
-                    return Err(Error::TimedOut);
-                }
-            }
-            match sys::recv(self.r.as_fd(), buf, mode != Mode::Blocking) {
-                Ok(got) if got.src != 0 => {
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(got) if got.full > got.len => return Err(Error::Truncated { len: got.full }),
-                Ok(got) => break got.len,
-                // Overrun flag: see `recv`'s documentation.
-                Err(Errno::NOBUFS) => {}
-                Err(Errno::AGAIN) => match mode {
-                    Mode::NonBlocking => return Err(Error::WouldBlock),
-                    // Woken without data (or by a signal): wait again.
-                    Mode::Timeout(_) => {}
-                    Mode::Blocking => return Err(Error::Io(Errno::AGAIN)),
-                },
-                Err(e) => return Err(Error::Io(e)),
-            }
-        };
-        Message::parse(&mut buf[..len], self.family)
-    }
-
-    /// Listing of all services, owned (needs feature `alloc`): name and
-    /// port of each.
-    ///
-    /// ```no_run
-    /// # fn main() -> Result<(), ipcon::Error> {
-    /// let mut peer = ipcon::Peer::open()?;
-    /// for (name, port) in peer.service_list()? {
-    ///     println!("{name}: {port}");
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
     #[cfg(feature = "alloc")]
-    pub fn service_list(&mut self) -> Result<alloc::vec::Vec<(alloc::string::String, u32)>, Error> {
+    pub(crate) fn service_list(
+        &mut self,
+    ) -> Result<alloc::vec::Vec<(alloc::string::String, u32)>, Error> {
         let mut buf = alloc::vec![0u8; DUMP_BUFFER_SIZE];
         let mut out = alloc::vec::Vec::new();
         self.services(&mut buf, |s| out.push((s.name.into(), s.port)))?;
@@ -1352,18 +1609,377 @@ impl Peer {
     }
 }
 
+/// The request methods of the requesting halves (`self.ctl` is a `Ctl`
+/// or a `&mut Ctl`): each forwards to the same request of the peer.
+macro_rules! request_methods {
+    () => {
+        /// Like [`Peer::register_service`].
+        pub fn register_service(&mut self, name: &str) -> Result<(), Error> {
+            self.ctl.register_service(name)
+        }
+
+        /// Like [`Peer::unregister_service`].
+        pub fn unregister_service(&mut self, name: &str) -> Result<(), Error> {
+            self.ctl.unregister_service(name)
+        }
+
+        /// Like [`Peer::resolve`].
+        pub fn resolve(&mut self, name: &str) -> Result<u32, Error> {
+            self.ctl.resolve(name)
+        }
+
+        /// Like [`Peer::resolve_owner`].
+        pub fn resolve_owner(&mut self, name: &str) -> Result<Owner, Error> {
+            self.ctl.resolve_owner(name)
+        }
+
+        /// Like [`Peer::services`].
+        pub fn services(
+            &mut self,
+            buf: &mut [u8],
+            f: impl FnMut(ServiceInfo<'_>),
+        ) -> Result<(), Error> {
+            self.ctl.services(buf, f)
+        }
+
+        /// Like [`Peer::register_group`].
+        pub fn register_group(&mut self, name: &str, flags: GroupFlags) -> Result<(), Error> {
+            self.ctl.register_group(name, flags)
+        }
+
+        /// Like [`Peer::unregister_group`].
+        pub fn unregister_group(&mut self, name: &str) -> Result<(), Error> {
+            self.ctl.unregister_group(name)
+        }
+
+        /// Like [`Peer::join`].
+        pub fn join(&mut self, name: &str, flags: JoinFlags) -> Result<(), Error> {
+            self.ctl.join(name, flags)
+        }
+
+        /// Like [`Peer::leave`].
+        pub fn leave(&mut self, name: &str) -> Result<(), Error> {
+            self.ctl.leave(name)
+        }
+
+        /// Like [`Peer::groups`].
+        pub fn groups(
+            &mut self,
+            buf: &mut [u8],
+            f: impl FnMut(GroupInfo<'_>),
+        ) -> Result<(), Error> {
+            self.ctl.groups(buf, f)
+        }
+
+        /// Like [`Peer::send_to_port`].
+        pub fn send_to_port(&mut self, port: u32, data: &[u8]) -> Result<(), Error> {
+            self.ctl.send_to_port(port, data)
+        }
+
+        /// Like [`Peer::send_to_service`].
+        pub fn send_to_service(&mut self, name: &str, data: &[u8]) -> Result<(), Error> {
+            self.ctl.send_to_service(name, data)
+        }
+
+        /// Like [`Peer::send_to_id`].
+        pub fn send_to_id(&mut self, id: u64, data: &[u8]) -> Result<(), Error> {
+            self.ctl.send_to_id(id, data)
+        }
+
+        /// Like [`Peer::send`].
+        pub fn send(&mut self, target: Target<'_>, data: &[u8]) -> Result<(), Error> {
+            self.ctl.send(target, data)
+        }
+
+        /// Like [`Peer::send_as`].
+        pub fn send_as(
+            &mut self,
+            src_service: &str,
+            target: Target<'_>,
+            data: &[u8],
+        ) -> Result<(), Error> {
+            self.ctl.send_as(src_service, target, data)
+        }
+
+        /// Like [`Peer::publish`].
+        pub fn publish(&mut self, group: &str, data: &[u8]) -> Result<(), Error> {
+            self.ctl.publish(group, data)
+        }
+
+        /// Like [`Peer::subscribe_events`].
+        pub fn subscribe_events(&mut self) -> Result<(), Error> {
+            self.ctl.subscribe_events()
+        }
+
+        /// Like [`Peer::unsubscribe_events`].
+        pub fn unsubscribe_events(&mut self) -> Result<(), Error> {
+            self.ctl.unsubscribe_events()
+        }
+
+        /// Like [`Peer::set_policy`].
+        pub fn set_policy(
+            &mut self,
+            default: policy::Default,
+            rules: &[Rule<'_>],
+            buf: &mut [u8],
+        ) -> Result<(), Error> {
+            self.ctl.set_policy(default, rules, buf)
+        }
+
+        /// Like [`Peer::load_policy`].
+        #[cfg(feature = "alloc")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+        pub fn load_policy(&mut self, policy: &policy::Policy) -> Result<(), Error> {
+            self.ctl.load_policy(policy)
+        }
+
+        /// Like [`Peer::policy`].
+        #[cfg(feature = "alloc")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+        pub fn policy(&mut self, buf: &mut [u8]) -> Result<policy::Policy, Error> {
+            self.ctl.policy(buf)
+        }
+
+        /// Like [`Peer::clear_policy`].
+        pub fn clear_policy(&mut self) -> Result<(), Error> {
+            self.ctl.clear_policy()
+        }
+
+        /// Like [`Peer::service_list`].
+        #[cfg(feature = "alloc")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+        pub fn service_list(
+            &mut self,
+        ) -> Result<alloc::vec::Vec<(alloc::string::String, u32)>, Error> {
+            self.ctl.service_list()
+        }
+    };
+}
+
+/// How a receive waits.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(crate) enum Mode {
     Blocking,
     NonBlocking,
     Timeout(Duration),
 }
 
+impl Rx {
+    fn dropped_foreign(&self) -> u32 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    fn set_recv_buffer_size(&self, bytes: usize) -> Result<usize, Error> {
+        sys::set_recv_buffer_size(self.fd.as_fd(), bytes)
+    }
+
+    /// Receive one delivery from the kernel into `buf`, unparsed: its
+    /// length. Foreign datagrams are dropped and counted, the overrun flag
+    /// is skipped (see [`Peer::recv`]).
+    pub(crate) fn recv_len(&self, buf: &mut [u8], mode: Mode) -> Result<usize, RecvError> {
+        let deadline = match mode {
+            Mode::Timeout(t) => sys::now().checked_add(t),
+            _ => None,
+        };
+        loop {
+            if let Mode::Timeout(t) = mode {
+                let left = match deadline {
+                    Some(d) => d.saturating_sub(sys::now()),
+                    None => t,
+                };
+                if !sys::wait_readable(self.fd.as_fd(), left).map_err(RecvError::Io)? {
+                    return Err(RecvError::TimedOut);
+                }
+            }
+            match sys::recv(self.fd.as_fd(), buf, mode != Mode::Blocking) {
+                Ok(got) if got.src != 0 => {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(got) if got.full > got.len => {
+                    return Err(RecvError::Truncated { len: got.full })
+                }
+                Ok(got) => return Ok(got.len),
+                // Overrun flag: see `Peer::recv`'s documentation.
+                Err(Errno::NOBUFS) => {}
+                Err(Errno::AGAIN) => match mode {
+                    Mode::NonBlocking => return Err(RecvError::WouldBlock),
+                    // Woken without data (or by a signal): wait again.
+                    Mode::Timeout(_) => {}
+                    Mode::Blocking => return Err(RecvError::Io(Errno::AGAIN)),
+                },
+                Err(e) => return Err(RecvError::Io(e)),
+            }
+        }
+    }
+
+    /// Parse the delivery of `len` bytes that [`recv_len`](Self::recv_len)
+    /// put into `buf`.
+    pub(crate) fn parse<'b>(
+        &self,
+        buf: &'b mut [u8],
+        len: usize,
+    ) -> Result<Message<'b>, RecvError> {
+        let buf = buf.get_mut(..len).ok_or(RecvError::Truncated { len })?;
+        Ok(Message::parse(buf, self.family)?)
+    }
+
+    pub(crate) fn recv<'b>(&self, buf: &'b mut [u8], mode: Mode) -> Result<Message<'b>, RecvError> {
+        let len = self.recv_len(buf, mode)?;
+        self.parse(buf, len)
+    }
+}
+
+/// The receive methods and accessors of the receiving halves (`self.rx`
+/// is an `Rx` or a `&Rx`).
+macro_rules! receive_methods {
+    () => {
+        /// Like [`Peer::recv`].
+        pub fn recv<'b>(&self, buf: &'b mut [u8]) -> Result<Message<'b>, RecvError> {
+            self.rx.recv(buf, Mode::Blocking)
+        }
+
+        /// Like [`Peer::recv_timeout`].
+        pub fn recv_timeout<'b>(
+            &self,
+            buf: &'b mut [u8],
+            timeout: Duration,
+        ) -> Result<Message<'b>, RecvError> {
+            self.rx.recv(buf, Mode::Timeout(timeout))
+        }
+
+        /// Like [`Peer::try_recv`].
+        pub fn try_recv<'b>(&self, buf: &'b mut [u8]) -> Result<Message<'b>, RecvError> {
+            self.rx.recv(buf, Mode::NonBlocking)
+        }
+
+        /// Like [`Peer::set_recv_buffer_size`].
+        pub fn set_recv_buffer_size(&self, bytes: usize) -> Result<usize, Error> {
+            self.rx.set_recv_buffer_size(bytes)
+        }
+
+        /// The peer's port, like [`Peer::port`].
+        pub fn port(&self) -> u32 {
+            self.rx.port
+        }
+
+        /// The peer's id, like [`Peer::id`].
+        pub fn id(&self) -> u64 {
+            self.rx.id
+        }
+
+        /// Datagrams this half dropped because they did not come from the
+        /// kernel (see [`Peer::dropped_foreign`]).
+        pub fn dropped_foreign(&self) -> u32 {
+            self.rx.dropped_foreign()
+        }
+    };
+}
+
+/// The accessors of the requesting halves (`self.ctl` is a `Ctl` or a
+/// `&mut Ctl`).
+macro_rules! requester_accessors {
+    () => {
+        /// The peer's port, like [`Peer::port`].
+        pub fn port(&self) -> u32 {
+            self.ctl.port
+        }
+
+        /// The peer's id, like [`Peer::id`].
+        pub fn id(&self) -> u64 {
+            self.ctl.id
+        }
+
+        /// Datagrams this half dropped because they did not come from the
+        /// kernel (see [`Peer::dropped_foreign`]).
+        pub fn dropped_foreign(&self) -> u32 {
+            self.ctl.dropped.load(Ordering::Relaxed)
+        }
+    };
+}
+
+impl Receiver<'_> {
+    receive_methods!();
+}
+
+impl OwnedReceiver {
+    receive_methods!();
+
+    /// Put the peer back together with its requesting half; fails (giving
+    /// both back) if `tx` belongs to another peer.
+    pub fn reunite(self, tx: OwnedRequester) -> Result<Peer, ReuniteError> {
+        tx.reunite(self)
+    }
+
+    #[cfg(any(feature = "tokio", feature = "async-io"))]
+    pub(crate) fn rx(&self) -> &Rx {
+        &self.rx
+    }
+}
+
+impl Requester<'_> {
+    requester_accessors!();
+    request_methods!();
+}
+
+impl OwnedRequester {
+    requester_accessors!();
+    request_methods!();
+
+    /// Put the peer back together with its receiving half; fails (giving
+    /// both back) if `rx` belongs to another peer (peer ids are never
+    /// reused, so the check is exact).
+    pub fn reunite(self, rx: OwnedReceiver) -> Result<Peer, ReuniteError> {
+        if self.ctl.id == rx.rx.id && self.ctl.port == rx.rx.port {
+            Ok(Peer {
+                rx: rx.rx,
+                ctl: self.ctl,
+            })
+        } else {
+            Err(ReuniteError(self, rx))
+        }
+    }
+}
+
+/// The receive socket, for `poll`/`epoll`: readable when
+/// [`Peer::try_recv`] has something to return.
 impl AsFd for Peer {
-    /// The receive socket, for `poll`/`epoll`: readable when
-    /// [`Peer::try_recv`] has something to return.
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.r.as_fd()
+        self.rx.fd.as_fd()
+    }
+}
+
+/// The receive socket (as `AsFd`), for `AsyncFd` and other reactors.
+impl AsRawFd for Peer {
+    fn as_raw_fd(&self) -> RawFd {
+        self.rx.fd.as_raw_fd()
+    }
+}
+
+/// The receive socket, for `poll`/`epoll`.
+impl AsFd for Receiver<'_> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.rx.fd.as_fd()
+    }
+}
+
+/// The receive socket.
+impl AsRawFd for Receiver<'_> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.rx.fd.as_raw_fd()
+    }
+}
+
+/// The receive socket, for `poll`/`epoll`.
+impl AsFd for OwnedReceiver {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.rx.fd.as_fd()
+    }
+}
+
+/// The receive socket, for `AsyncFd` and other reactors.
+impl AsRawFd for OwnedReceiver {
+    fn as_raw_fd(&self) -> RawFd {
+        self.rx.fd.as_raw_fd()
     }
 }
 
@@ -1404,7 +2020,7 @@ fn transact(
                 }
                 (_, Some(s), _) if s != seq => continue,
                 _ if until == Until::Done => return Err(Error::Truncated { len: got.full }),
-                _ => return Err(Error::Protocol("reply larger than the reply buffer")),
+                _ => return Err(Error::Protocol(ProtocolError::ReplyTooLarge)),
             }
         }
         for msg in NlMsgIter::new(data) {
@@ -1426,7 +2042,7 @@ fn transact(
                 }
                 NLMSG_NOOP => {}
                 k if k == kind => on_reply(GenlMsg::new_checked(msg)?)?,
-                _ => return Err(Error::Protocol("unexpected message type in reply")),
+                _ => return Err(Error::Protocol(ProtocolError::UnexpectedMessage)),
             }
         }
     }
@@ -1468,7 +2084,7 @@ fn lookup_family(
     match res {
         Err(Error::Kernel(Errno::NOENT)) => Err(Error::NotLoaded),
         Err(e) => Err(e),
-        Ok(_) => family.ok_or(Error::Protocol("nlctrl sent no family")),
+        Ok(_) => family.ok_or(Error::Protocol(ProtocolError::NoReply)),
     }
 }
 
@@ -1484,6 +2100,31 @@ fn ack_result(code: i32) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The halves go to other threads; the receiving ones are shared; with
+    /// `std`, the fd traits are std's own (what `AsyncFd` and `Async`
+    /// need).
+    #[test]
+    fn halves_are_send_and_pollable() {
+        fn send<T: Send>() {}
+        fn sync<T: Sync>() {}
+        #[cfg(feature = "std")]
+        fn fd<T: std::os::fd::AsFd + std::os::fd::AsRawFd>() {}
+        #[cfg(not(feature = "std"))]
+        fn fd<T: AsFd + AsRawFd>() {}
+        send::<Peer>();
+        send::<Requester<'_>>();
+        send::<Receiver<'_>>();
+        send::<OwnedRequester>();
+        send::<OwnedReceiver>();
+        sync::<Receiver<'_>>();
+        sync::<OwnedReceiver>();
+        sync::<Peer>();
+        fd::<Peer>();
+        fd::<Receiver<'_>>();
+        fd::<OwnedReceiver>();
+        send::<ReuniteError>();
+    }
 
     #[test]
     fn buffer_sizes() {

@@ -35,9 +35,9 @@
 //! join  com.acme.status   uid 1002
 //! ```
 //!
-//! With the `alloc` feature, [`Policy::parse`] reads a whole file,
+//! With the `alloc` feature, `Policy::parse` reads a whole file,
 //! reporting every malformed line with its number, and
-//! [`Peer::load_policy`](crate::Peer::load_policy) installs it. Without
+//! `Peer::load_policy` installs it. Without
 //! `alloc`, [`parse_each`] (or [`parse_line`] line by line) gives borrowed
 //! [`Rule`]s for [`Peer::set_policy`](crate::Peer::set_policy), which
 //! encodes the request into a caller buffer.
@@ -75,7 +75,7 @@ pub const RULES_MAX: usize = IPCON_POLICY_RULES_MAX;
 /// A buffer of this many bytes always holds a `POLICY_SET` request of
 /// [`RULES_MAX`] rules (about 45 KiB) for
 /// [`Peer::set_policy`](crate::Peer::set_policy), and any datagram of the
-/// `POLICY_GET` dump for [`Peer::policy`](crate::Peer::policy).
+/// `POLICY_GET` dump for `Peer::policy` (feature `alloc`).
 pub const POLICY_BUFFER_SIZE: usize = 65536;
 
 /// Largest uid or gid a rule may name: `u32::MAX` is the "no id" value
@@ -166,6 +166,7 @@ impl fmt::Display for Who {
 }
 
 /// What happens to an action on a name that no rule's pattern matches.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Default {
@@ -211,7 +212,7 @@ impl fmt::Display for Default {
 }
 
 /// One rule, borrowing its pattern (from a policy text, an
-/// [`OwnedRule`], or a received dump).
+/// `OwnedRule` (feature `alloc`), or a received dump).
 ///
 /// ```
 /// use ipcon::policy::{Action, Rule, Who};
@@ -260,6 +261,7 @@ impl Rule<'_> {
 
     /// An owned copy (needs feature `alloc`).
     #[cfg(feature = "alloc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     pub fn into_owned(self) -> OwnedRule {
         OwnedRule {
             action: self.action,
@@ -407,6 +409,7 @@ fn id_number(word: Option<&str>) -> Option<u32> {
 }
 
 /// A malformed line of a policy file.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ParseError {
@@ -498,6 +501,7 @@ pub fn parse_each<'a>(
 
 /// A rule that owns its pattern (needs feature `alloc`); see [`Rule`].
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OwnedRule {
     /// What the rule allows.
@@ -509,6 +513,7 @@ pub struct OwnedRule {
 }
 
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 impl OwnedRule {
     /// The rule, borrowing the pattern.
     pub fn as_rule(&self) -> Rule<'_> {
@@ -521,6 +526,7 @@ impl OwnedRule {
 }
 
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 impl fmt::Display for OwnedRule {
     /// The rule as a line of the policy file (without newline).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -548,6 +554,7 @@ impl fmt::Display for OwnedRule {
 /// assert_eq!(Policy::parse(&p.to_string()), Ok(p));
 /// ```
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Policy {
     /// For names no rule's pattern matches.
@@ -557,6 +564,7 @@ pub struct Policy {
 }
 
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 impl core::default::Default for Policy {
     /// `default allow` and no rules: the policy of a freshly loaded
     /// module (and what [`Peer::clear_policy`](crate::Peer::clear_policy)
@@ -570,6 +578,7 @@ impl core::default::Default for Policy {
 }
 
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 impl Policy {
     /// Parse a policy file (see the [module documentation](self)). Every
     /// malformed line is reported, in line order, with its number (1 is
@@ -593,6 +602,7 @@ impl Policy {
 }
 
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 impl fmt::Display for Policy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "default {}", self.default)?;

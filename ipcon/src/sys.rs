@@ -14,7 +14,7 @@ use rustix::net::{
 use rustix::time::{clock_gettime, ClockId};
 
 use crate::wire::builder::MAX_PARTS;
-use crate::Error;
+use crate::{Error, ProtocolError};
 
 /// The kernel's netlink address (port 0).
 const KERNEL: SocketAddrNetlink = SocketAddrNetlink::new(0, 0);
@@ -52,7 +52,7 @@ pub(crate) fn send(fd: BorrowedFd<'_>, parts: &[&[u8]]) -> Result<(), Error> {
         let mut control = SendAncillaryBuffer::default();
         match sendmsg_addr(fd, &KERNEL, iov, &mut control, SendFlags::empty()) {
             Ok(n) if n == total => return Ok(()),
-            Ok(_) => return Err(Error::Protocol("short send to a netlink socket")),
+            Ok(_) => return Err(Error::Protocol(ProtocolError::ShortSend)),
             Err(Errno::INTR) => continue,
             Err(e) => return Err(Error::Io(e)),
         }
@@ -102,7 +102,7 @@ pub(crate) fn recv(
 /// Wait until `fd` is readable or `timeout` passes. Returns `Ok(false)` on
 /// timeout. An interrupted wait (`EINTR`) returns `Ok(true)`: the caller
 /// then finds nothing to read and waits again with the remaining time.
-pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<bool, Error> {
+pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<bool, Errno> {
     let ts = Timespec {
         tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
         tv_nsec: timeout.subsec_nanos().into(),
@@ -111,7 +111,7 @@ pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<boo
     match poll(&mut fds, Some(&ts)) {
         Ok(0) => Ok(false),
         Ok(_) | Err(Errno::INTR) => Ok(true),
-        Err(e) => Err(Error::Io(e)),
+        Err(e) => Err(e),
     }
 }
 

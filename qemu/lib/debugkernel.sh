@@ -3,7 +3,7 @@
 # The debug kernel: Debian's 6.1 source (the same version as the selected
 # stock kernel) built from tinyconfig plus qemu/config/guest-ARCH.config and
 # qemu/config/debug.config, so the suite also runs under KASAN, kmemleak,
-# lockdep and atomic-sleep checks. Built once per source version and config,
+# lockdep, atomic-sleep checks and the hung task and RCU stall detectors. Built once per source version and config,
 # then cached (about 6 minutes on 2 cores).
 
 # The options that must survive olddefconfig, or the debug run would check
@@ -13,7 +13,7 @@ DEBUG_REQUIRED="CONFIG_KASAN CONFIG_KASAN_GENERIC CONFIG_DEBUG_KMEMLEAK CONFIG_P
 CONFIG_PROVE_RCU CONFIG_DEBUG_ATOMIC_SLEEP CONFIG_DEBUG_LIST CONFIG_UBSAN CONFIG_SLUB
 CONFIG_SERIAL_8250_CONSOLE CONFIG_MODULES CONFIG_MODULE_UNLOAD CONFIG_NET_NS CONFIG_ACPI
 CONFIG_DEBUG_FS CONFIG_MULTIUSER CONFIG_FUTEX CONFIG_USER_NS CONFIG_PID_NS CONFIG_CGROUPS
-CONFIG_MEMCG CONFIG_MEMCG_KMEM"
+CONFIG_MEMCG CONFIG_MEMCG_KMEM CONFIG_DETECT_HUNG_TASK CONFIG_RCU_STALL_COMMON"
 
 # check_debug_config CONFIG: every DEBUG_REQUIRED option is set in CONFIG.
 check_debug_config() {

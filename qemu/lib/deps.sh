@@ -135,10 +135,12 @@ ensure_qemu() {
 	command -v "$bin" >/dev/null 2>&1 || die "$bin still missing after installing ${pkgs[*]}"
 }
 
-# ensure_qemu_user: qemu-aarch64 and qemu-arm, to run the crate's unit
-# tests for ARM on the host (they never open a netlink socket).
+# ensure_qemu_user: qemu-x86_64, qemu-aarch64 and qemu-arm, to start the
+# guest's programs with the guest's own libraries on the host before a VM
+# boots (check_guest_root in initramfs.sh).
 ensure_qemu_user() {
-	command -v qemu-aarch64 >/dev/null 2>&1 && command -v qemu-arm >/dev/null 2>&1 && return 0
+	command -v qemu-aarch64 >/dev/null 2>&1 && command -v qemu-arm >/dev/null 2>&1 &&
+		command -v qemu-x86_64 >/dev/null 2>&1 && return 0
 	qemu_pkg_install qemu-user
 	command -v qemu-arm >/dev/null 2>&1 || die "qemu-arm still missing after installing qemu-user"
 }

@@ -32,12 +32,12 @@ footprint_module() {
 # footprint_programs ARCH: build the client programs for ARCH (static,
 # release) and record their stripped sizes.
 footprint_programs() {
-	local arch=$1 triple dir p args=(build --release --locked -p ipcon --features std)
+	local arch=$1 triple dir p args=(build --release --locked --features ipcon/std)
 	triple=$(rust_target "$arch")
 	for p in "${FOOTPRINT_PROGRAMS[@]}"; do
 		case $p in
-		examples/*) args+=(--example "${p#examples/}") ;;
-		*) args+=(--bin "$p") ;;
+		examples/*) args+=(-p ipcon --example "${p#examples/}") ;;
+		*) args+=(-p ipcon-cli --bin "$p") ;;
 		esac
 	done
 	log "building release client programs for the footprint ($triple)"

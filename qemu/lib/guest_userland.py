@@ -142,11 +142,14 @@ def layer_packages():
     examples = ipcon.get("IPCON_EXAMPLES", "").split()
     if not examples:
         die(f"no IPCON_EXAMPLES in {RECIPE}")
+    programs = ipcon.get("IPCON_PTEST_PROGRAMS", "").split()
+    if not programs:
+        die(f"no IPCON_PTEST_PROGRAMS in {RECIPE}")
     files = {
         "ipcon": ["/usr/bin/ipcon"],
         "ipcon-examples": [f"/usr/libexec/ipcon/examples/{e}" for e in examples],
         # (and the crate's unit test binaries, run by path)
-        "ipcon-ptest": [f"/usr/lib/ipcon/ptest/{p}" for p in ("run-ptest", "ipcon-vmtests", "ipcon-bench")],
+        "ipcon-ptest": [f"/usr/lib/ipcon/ptest/{p}" for p in ["run-ptest"] + programs],
         "kernel-module-ipcon": [],
         "ipcon-policy": ["/etc/init.d/ipcon-policy"],
     }

@@ -34,8 +34,86 @@ run_host_checks() {
 		cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 	host_check "cargo clippy (no_std, no default features)" \
 		cargo clippy -p ipcon --lib --no-default-features --locked -- -D warnings
+	local f
+	for f in alloc tokio async-io unstable; do
+		# shellcheck disable=SC2046 # alloc alone: without std
+		host_check "cargo clippy (ipcon, feature $f)" \
+			cargo clippy -p ipcon --all-targets --locked \
+			$([ "$f" = alloc ] && echo --no-default-features) --features "$f" -- -D warnings
+	done
 	host_check "cargo test" cargo test --workspace --all-features --locked
-	host_check "cargo doc" env RUSTDOCFLAGS="-D warnings" cargo doc -p ipcon --no-deps --all-features --locked
+	host_check "cargo doc (every feature set, warnings are errors)" doc_every_feature_set
+	host_check "cargo publish --dry-run (ipcon, ipcon-cli)" \
+		cargo publish --dry-run -p ipcon -p ipcon-cli --locked
+	host_check "cargo package: files, and the packaged crate's own tests outside the workspace" \
+		packaged_crates_check
+}
+
+# The publishable packages (the others have publish = false).
+PUBLISHED=(ipcon ipcon-cli)
+
+# The feature sets of the crate, as users combine them.
+DOC_FEATURE_SETS=("--no-default-features" "--no-default-features --features alloc"
+	"--no-default-features --features defmt" "" "--features tokio" "--features async-io"
+	"--features unstable" "--all-features")
+
+# doc_every_feature_set: rustdoc without a warning for each feature set (a
+# link to an item another feature set lacks is the usual break), the
+# tool's docs, and docs.rs's build (doc(cfg), nightly) if a nightly is
+# there.
+doc_every_feature_set() {
+	local set
+	for set in "${DOC_FEATURE_SETS[@]}"; do
+		echo "== cargo doc -p ipcon $set"
+		# shellcheck disable=SC2086 # a set is a list of arguments
+		RUSTDOCFLAGS="-D warnings" cargo doc -p ipcon --no-deps --locked $set || return 1
+	done
+	echo "== cargo doc -p ipcon-cli"
+	RUSTDOCFLAGS="-D warnings" cargo doc -p ipcon-cli --no-deps --locked || return 1
+	if cargo +nightly --version >/dev/null 2>&1; then
+		echo "== as docs.rs builds it: nightly, --cfg docsrs, all features"
+		RUSTDOCFLAGS="--cfg docsrs -D warnings" CARGO_TARGET_DIR=target/docsrs \
+			cargo +nightly doc -p ipcon --no-deps --all-features --locked || return 1
+	else
+		echo "(no nightly toolchain: docs.rs's doc(cfg) build not tried)"
+	fi
+}
+
+# packaged_crates_check: each published package has its README, licence
+# files and CHANGELOG (and the crate its copy of the UAPI header); then the
+# ipcon package, unpacked outside the workspace as a crates.io user gets
+# it, builds and passes its own tests with every feature (its header test
+# runs on the copy; the comparison with the kernel header says it skipped).
+# Offline: the dependencies come from cargo's cache.
+packaged_crates_check() {
+	local p f list tmp version out
+	cargo package "${PUBLISHED[@]/#/-p}" --locked --offline --no-verify || return 1
+	for p in "${PUBLISHED[@]}"; do
+		list=$(cargo package -p "$p" --list --locked --offline) || return 1
+		for f in README.md LICENSE-MIT LICENSE-APACHE CHANGELOG.md; do
+			grep -qx "$f" <<<"$list" || {
+				echo "package $p lacks $f"
+				return 1
+			}
+		done
+	done
+	grep -qx uapi/ipcon.h <<<"$(cargo package -p ipcon --list --locked --offline)" || {
+		echo "package ipcon lacks uapi/ipcon.h"
+		return 1
+	}
+	version=$(sed -n 's/^version = "\(.*\)"$/\1/p' ipcon/Cargo.toml | sed -n 1p)
+	tmp=$(mktemp -d)
+	tar -xzf "target/package/ipcon-$version.crate" -C "$tmp" || return 1
+	out=$(cd "$tmp/ipcon-$version" && CARGO_TARGET_DIR=$IPCON_ROOT/target/package-test \
+		cargo test --locked --offline --all-features -- --nocapture 2>&1)
+	local rc=$?
+	rm -rf "$tmp"
+	echo "$out"
+	[ "$rc" = 0 ] || return 1
+	grep -q "skipped: no kernel header" <<<"$out" || {
+		echo "the header comparison did not say it skipped outside the workspace"
+		return 1
+	}
 }
 
 # The kernel module's style gate: checkpatch --strict from the kernel source
@@ -45,22 +123,19 @@ run_kernel_style_check() {
 	host_check "checkpatch --strict (ipcon-kmod)" make -C ipcon-kmod style CHECKPATCH="$CHECKPATCH"
 }
 
-# run_msrv_checks ARCH...: the crate's rust-version verified with Debian's
+# run_msrv_checks: the crate's rust-version verified with Debian's
 # toolchain of that version: the whole workspace built and tested on the
-# host, and the crate's unit tests (codec, ABI, UAPI) run for each ARM arch
-# under qemu-user, so the codec is proven on 32- and 64-bit ARM too.
+# host. The ARM builds of the guest programs and of the crate's unit tests
+# use that same toolchain, and every ARM VM runs those unit tests (codec,
+# ABI, UAPI) as ipcon-ptest does: that is where the codec is proven on 32-
+# and 64-bit ARM (running them under qemu-user too cost minutes of CI and
+# proved nothing more).
 run_msrv_checks() {
-	local v a
+	local v
 	v=$(msrv)
 	msrv_prepare x86_64
 	host_check "rust $v (MSRV): cargo test, x86_64" \
 		msrv_cargo x86_64 test --workspace --all-features --locked
-	for a in "$@"; do
-		[ "$a" = x86_64 ] && continue
-		msrv_prepare "$a"
-		host_check "rust $v (MSRV): crate unit tests, $a (qemu-user)" \
-			msrv_cargo "$a" test -p ipcon --all-features --locked --lib
-	done
 }
 
 # The guest programs (name for guest_path, and file under the build's
@@ -82,7 +157,7 @@ recipe_var() {
 # Linked dynamically, as on an image (guest_cargo). Sets GUEST_NAMES and
 # GUEST_BINS (the programs) and GUEST_UNIT_TESTS (the unit test binaries).
 build_guest_programs() {
-	local arch=$1 triple log targets ptest_targets profile examples e
+	local arch=$1 triple log targets ptest_targets profile examples programs e
 	triple=$(rust_target "$arch")
 	if [ -z "${GUEST_OUT[$arch]:-}" ]; then
 		targets=$(recipe_var IPCON_CARGO_TARGETS)
@@ -103,10 +178,14 @@ build_guest_programs() {
 	fi
 	profile=$(recipe_var IPCON_PTEST_PROFILE)
 	read -r -a examples <<<"$(recipe_var IPCON_EXAMPLES)"
+	read -r -a programs <<<"$(recipe_var IPCON_PTEST_PROGRAMS)"
 	# shellcheck disable=SC2034 # GUEST_NAMES, GUEST_UNIT_TESTS: build_initramfs
-	GUEST_NAMES=(ipcon ipcon-vmtests ipcon-bench)
-	GUEST_BINS=("${GUEST_OUT[$arch]}/release/ipcon" "${GUEST_OUT[$arch]}/$profile/ipcon-vmtests"
-		"${GUEST_OUT[$arch]}/$profile/ipcon-bench")
+	GUEST_NAMES=(ipcon)
+	GUEST_BINS=("${GUEST_OUT[$arch]}/release/ipcon")
+	for e in "${programs[@]}"; do
+		GUEST_NAMES+=("$e")
+		GUEST_BINS+=("${GUEST_OUT[$arch]}/$profile/$e")
+	done
 	for e in "${examples[@]}"; do
 		GUEST_NAMES+=("examples/$e")
 		GUEST_BINS+=("${GUEST_OUT[$arch]}/release/examples/$e")
@@ -167,15 +246,19 @@ report_host() {
 }
 
 # list_suite_tests: the names of the integration suite's tests (a host
-# build of the suite lists them), into EXPECTED_TESTS: every VM run must
-# report each of them, so a run-ptest that stopped early cannot pass.
+# build of the suite lists them), into SUITE_TESTS: every test VM run must
+# report each of them (see expected_tests in reliability.sh), so a
+# run-ptest that stopped early cannot pass.
+SUITE_TESTS=()
 EXPECTED_TESTS=()
 list_suite_tests() {
-	mapfile -t EXPECTED_TESTS < <(cd "$IPCON_ROOT" && cargo run -q --locked -p ipcon-vmtests --bin ipcon-vmtests -- --list)
-	[ ${#EXPECTED_TESTS[@]} -gt 50 ] || die "the suite lists only ${#EXPECTED_TESTS[@]} tests"
+	mapfile -t SUITE_TESTS < <(cd "$IPCON_ROOT" && cargo run -q --locked -p ipcon-vmtests --bin ipcon-vmtests -- --list)
+	[ ${#SUITE_TESTS[@]} -gt 50 ] || die "the suite lists only ${#SUITE_TESTS[@]} tests"
 }
 
-# report_vm LABEL VM_OK: one line per test of this VM run.
+# report_vm LABEL VM_OK: one line per test of this VM run (each of
+# EXPECTED_TESTS must be there), and the figures the guest programs sent
+# ("@@ info" lines: the fuzzer's and the stress run's).
 report_vm() {
 	local label=$1 vm_ok=$2 line vm_tests=0
 	echo "ipcon test results: $label"
@@ -195,6 +278,7 @@ report_vm() {
 			tally "FAIL $label: skipped: ${line#@@ test skip }"
 			vm_tests=$((vm_tests + 1))
 			;;
+		"@@ info "*) echo "  ${line#@@ info }" ;;
 		esac
 	done <"$RESULTS_LOG"
 	if [ "$vm_tests" = 0 ]; then

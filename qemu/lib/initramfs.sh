@@ -134,7 +134,7 @@ guest_path() {
 	case $1 in
 	ipcon) echo /usr/bin/ipcon ;;
 	examples/*) echo "$EXAMPLES_DIR/${1#examples/}" ;;
-	ipcon-vmtests | ipcon-bench) echo "$PTEST_DIR/$1" ;;
+	ipcon-vmtests | ipcon-bench | ipcon-zero-alloc | ipcon-fuzz | ipcon-stress) echo "$PTEST_DIR/$1" ;;
 	*) die "guest_path: no packaged location for '$1'" ;;
 	esac
 }
@@ -225,6 +225,7 @@ guest_starts() {
 # examples' directory, which run-ptest adds).
 check_guest_root() {
 	local root=$1 arch=$2 prog missing=() log
+	ensure_qemu_user
 	log=$root.check
 	guest_starts "$root" "$arch" >"$log" 2>&1 || {
 		tail -n 20 "$log" >&2
@@ -242,7 +243,7 @@ check_guest_root() {
 	fi
 }
 
-# build_initramfs OUT MODE ARCH: pack the guest root (see the top of this
+# build_initramfs OUT MODE ARCH [EXTRAS]: pack the guest root (see the top of this
 # file) into the cpio archive OUT: busybox (install_busybox), the init, the
 # module from the modules_install staging root (KMOD_ROOT), indexed by
 # depmod and named in modules-load.d (what KERNEL_MODULE_AUTOLOAD
@@ -252,10 +253,12 @@ check_guest_root() {
 # (install_pulled_in) and the shared libraries of all that
 # (install_shlibs). The programs in COMPAT_BINS (if any) go to /compat32:
 # 32-bit (armv7) builds that the aarch64 guest runs again, to prove a 32-bit
-# process and a 64-bit kernel agree; their libraries come along.
+# process and a 64-bit kernel agree; their libraries come along. EXTRAS:
+# what the guest runs besides the mode (the fuzzer, the stress run: see
+# reliability.sh).
 COMPAT_BINS=()
 build_initramfs() {
-	local out=$1 mode=$2 arch=$3
+	local out=$1 mode=$2 arch=$3 extras=${4:-}
 	local root i elf=()
 	root=$(dirname "$out")/root
 	rm -rf "$root" "$root".shlibs-* "$root".check
@@ -271,6 +274,7 @@ build_initramfs() {
 	run_quiet "$(dirname "$out")/depmod.log" depmod -b "$root" "$KABI"
 	echo ipcon >"$root/etc/modules-load.d/ipcon.conf"
 	echo "$mode" >"$root/etc/ipcon-mode"
+	write_guest_extras "$root" "$extras"
 	case $arch in
 	armv7) echo 32 ;;
 	*) echo 64 ;;

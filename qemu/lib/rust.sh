@@ -96,13 +96,12 @@ msrv_prepare() {
 	if [ "$arch" != x86_64 ]; then
 		ensure_cross_gcc "$arch"
 		ensure_rust_sysroot "$arch"
-		ensure_qemu_user
 	fi
 }
 
 # msrv_cargo ARCH CARGO-ARGS...: run Debian's cargo (the MSRV toolchain) for
-# ARCH: static binaries, the cross linker and sysroot for ARM, and qemu-user
-# as the runner so 'cargo test' runs ARM test binaries on the host.
+# ARCH: static binaries, and the cross linker and sysroot for ARM (ARM test
+# binaries are built here and run in the VMs).
 msrv_cargo() {
 	local arch=$1 triple var
 	shift
@@ -115,10 +114,7 @@ msrv_cargo() {
 		env+=("CARGO_TARGET_${var}_RUSTFLAGS=-C target-feature=+crt-static")
 		;;
 	*)
-		local runner=qemu-arm
-		[ "$arch" = aarch64 ] && runner=qemu-aarch64
 		env+=("CARGO_TARGET_${var}_LINKER=$(cross_prefix "$arch")gcc"
-			"CARGO_TARGET_${var}_RUNNER=$runner"
 			"CARGO_TARGET_${var}_RUSTFLAGS=--sysroot=$RUST_SYSROOT -C target-feature=+crt-static")
 		;;
 	esac

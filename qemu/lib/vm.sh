@@ -68,7 +68,7 @@ boot_vm() {
 }
 
 # Kernel log lines that fail a run even when every test passed.
-DMESG_BAD='WARNING:|BUG:|Oops|general protection|Call Trace|UBSAN:|KASAN:|kmemleak: [0-9]+ new suspected|refcount_t:|list_(add|del) corruption|sleeping function called|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|lock held when returning|ipcon: .*leak'
+DMESG_BAD='WARNING:|BUG:|Oops|general protection|Call Trace|UBSAN:|KASAN:|kmemleak: [0-9]+ new suspected|refcount_t:|list_(add|del) corruption|sleeping function called|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|lock held when returning|ipcon: .*leak|blocked for more than [0-9]+ seconds|rcu: INFO:|detected stalls? on CPU|self-detected stall|soft lockup'
 
 # check_vm ARCH: judge the run from the results port; prints the dmesg
 # findings; returns 0 when the guest reported exit 0, the kernel log is clean
@@ -76,7 +76,7 @@ DMESG_BAD='WARNING:|BUG:|Oops|general protection|Call Trace|UBSAN:|KASAN:|kmemle
 check_vm() {
 	local ok=0 guest_rc
 	if [ "$VM_RC" = 124 ] || [ "$VM_RC" = 137 ]; then
-		echo "VM: timed out after ${TIMEOUT}s (hang); console tail:" >&2
+		echo "VM: timed out after ${VM_TIMEOUT:-$TIMEOUT}s (hang); console tail:" >&2
 		tail -n 40 "$CONSOLE_LOG" >&2
 		return 1
 	fi

@@ -38,6 +38,9 @@ pub fn run(args: &[String]) -> i32 {
         Some("retain-limit") if args.len() == 3 => retain_limit(&args[1], &args[2]),
         Some("cg-publish") if args.len() == 5 => cg_publish(&args[1], &args[2], &args[3], &args[4]),
         Some("raw-policy") if args.len() == 1 => raw_policy(),
+        Some("pair-race") if args.len() == 2 => crate::race_roles::pair_race(&args[1]),
+        Some("churn") if args.len() == 3 => crate::race_roles::churn(&args[1], &args[2]),
+        Some("publish-seq") if args.len() == 2 => crate::race_roles::publish_seq(&args[1]),
         _ => Err(format!("unknown child role {args:?}")),
     };
     match r {
@@ -205,6 +208,7 @@ fn serve(ops: &[String]) -> Result<(), String> {
             Message::Group(g) => println!("grp {} {}", g.group, String::from_utf8_lossy(g.data)),
             Message::Event(ev) => println!("event {} {}", ev.kind, ev.name.unwrap_or("-")),
             Message::Lost(_) => println!("lost"),
+            other => println!("other {other:?}"),
         }
     }
 }

@@ -35,6 +35,8 @@ pub mod errno {
     pub const EBADR: i32 = 53;
     pub const EMSGSIZE: i32 = 90;
     pub const EOPNOTSUPP: i32 = 95;
+    pub const ENOBUFS: i32 = 105;
+    pub const ENOTCONN: i32 = 107;
 }
 
 /// A raw NETLINK_GENERIC socket.

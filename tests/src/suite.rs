@@ -41,7 +41,9 @@ pub fn all() -> Vec<Test> {
     v.extend(crate::t_events::tests());
     v.extend(crate::t_badinput::tests());
     v.extend(crate::t_security::tests());
+    v.extend(crate::t_concurrency::tests());
     v.extend(crate::t_cli::tests());
+    v.extend(crate::t_async::tests());
     v.extend(crate::t_examples::tests());
     v.extend(crate::t_system::tests());
     v
@@ -132,7 +134,7 @@ pub fn recv_with<T>(
 /// Check that nothing arrives within `QUIET`.
 pub fn expect_nothing(p: &Peer, buf: &mut [u8]) -> TestResult {
     match p.recv_timeout(buf, QUIET) {
-        Err(ipcon::Error::TimedOut) => Ok(()),
+        Err(ipcon::RecvError::TimedOut) => Ok(()),
         Ok(m) => Err(format!("unexpected message: {m:?}")),
         Err(e) => Err(format!("unexpected error: {e:?}")),
     }
@@ -164,7 +166,7 @@ pub fn wait_event(
         match p.recv_timeout(buf, left) {
             Ok(Message::Event(ev)) if pred(&ev) => return Ok(()),
             Ok(_) => {}
-            Err(ipcon::Error::TimedOut) => return Err(format!("no event: {what}")),
+            Err(ipcon::RecvError::TimedOut) => return Err(format!("no event: {what}")),
             Err(e) => return Err(format!("waiting for {what}: {e:?}")),
         }
     }

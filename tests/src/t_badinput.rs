@@ -3,9 +3,9 @@
 //! specific error, never a crash (the host also fails the run on any kernel
 //! warning in dmesg). Also: only the kernel speaks to a peer.
 
-use crate::raw::{attr, attr_len, cstr, errno::*, Raw};
+use crate::raw::{attr, attr_len, cstr, errno::*, Raw, NLM_F_DUMP};
 use crate::suite::{peer, recv_with, rxbuf, uniq, TestResult};
-use crate::{ensure, ok, tests};
+use crate::{ensure, fails_with, ok, tests};
 use ipcon::uapi::*;
 use ipcon::Message;
 
@@ -20,6 +20,8 @@ tests!(
     raw_kernel_only_attribute,
     raw_unknown_attribute,
     raw_unknown_flag_bits,
+    raw_command_refuses_attributes_it_does_not_use,
+    raw_name_with_bytes_after_nul,
     raw_send_needs_exactly_one_target,
     raw_attribute_overruns_message,
     raw_chunk_larger_than_limit,
@@ -154,6 +156,7 @@ fn raw_unknown_attribute() -> TestResult {
     expect(&r, &m, &[EINVAL])
 }
 
+/// Unknown flag bits are refused by the commands' policies (EINVAL).
 fn raw_unknown_flag_bits() -> TestResult {
     let mut r = ok!(Raw::open());
     let g = uniq("flags");
@@ -161,7 +164,7 @@ fn raw_unknown_flag_bits() -> TestResult {
     attr(&mut a, IPCON_A_NAME, &cstr(&g));
     attr(&mut a, IPCON_A_FLAGS, &u32v(1 << 7));
     let m = r.ipcon(IPCON_CMD_GRP_REG, &a);
-    expect(&r, &m, &[EOPNOTSUPP])?;
+    expect(&r, &m, &[EINVAL])?;
     let mut a = Vec::new();
     attr(&mut a, IPCON_A_NAME, &cstr(&g));
     let m = r.ipcon(IPCON_CMD_GRP_REG, &a);
@@ -170,7 +173,84 @@ fn raw_unknown_flag_bits() -> TestResult {
     attr(&mut a, IPCON_A_NAME, &cstr(&g));
     attr(&mut a, IPCON_A_FLAGS, &u32v(0x8000_0000));
     let m = r.ipcon(IPCON_CMD_GRP_JOIN, &a);
-    expect(&r, &m, &[EOPNOTSUPP])
+    expect(&r, &m, &[EINVAL])
+}
+
+/// Every command refuses each attribute it does not use (the kernel-only
+/// ones, and the request attributes of other commands), and nothing of
+/// such a request is applied.
+fn raw_command_refuses_attributes_it_does_not_use() -> TestResult {
+    let mut r = ok!(Raw::open());
+    let name = uniq("percmd");
+    // (command, the attributes it uses besides NAME)
+    let cmds: &[(u8, &[u16])] = &[
+        (IPCON_CMD_SRV_REG, &[IPCON_A_NAME]),
+        (IPCON_CMD_SRV_UNREG, &[IPCON_A_NAME]),
+        (IPCON_CMD_SRV_RESOLVE, &[IPCON_A_NAME]),
+        (IPCON_CMD_GRP_REG, &[IPCON_A_NAME, IPCON_A_FLAGS]),
+        (IPCON_CMD_GRP_UNREG, &[IPCON_A_NAME]),
+        (IPCON_CMD_GRP_JOIN, &[IPCON_A_NAME, IPCON_A_FLAGS]),
+        (IPCON_CMD_GRP_LEAVE, &[IPCON_A_NAME]),
+        (IPCON_CMD_PUBLISH, &[IPCON_A_NAME, IPCON_A_DATA]),
+        (IPCON_CMD_EVENTS_SUB, &[]),
+        (IPCON_CMD_EVENTS_UNSUB, &[]),
+        (IPCON_CMD_PAIR_START, &[]),
+    ];
+    for &(cmd, uses) in cmds {
+        for ty in 1..=IPCON_A_MAX {
+            if uses.contains(&ty) {
+                continue;
+            }
+            let val: Vec<u8> = match ty {
+                IPCON_A_PAD => Vec::new(),
+                IPCON_A_NAME | IPCON_A_SRC_NAME => cstr(&name),
+                IPCON_A_TOKEN | IPCON_A_ID | IPCON_A_SRC_ID => 1u64.to_ne_bytes().to_vec(),
+                IPCON_A_DATA => vec![7u8; 64],
+                IPCON_A_RULE => Vec::new(),
+                _ => u32v(0),
+            };
+            let mut a = Vec::new();
+            if uses.contains(&IPCON_A_NAME) {
+                attr(&mut a, IPCON_A_NAME, &cstr(&name));
+            }
+            attr(&mut a, ty, &val);
+            let m = r.ipcon(cmd, &a);
+            expect(&r, &m, &[EINVAL]).map_err(|e| format!("command {cmd}, attribute {ty}: {e}"))?;
+        }
+    }
+    // A registration carrying 64 KiB of data used to pass: nothing exists.
+    let mut p = peer()?;
+    fails_with!(p.resolve(&name), ipcon::Error::NoSuchService);
+    // The dumps take no attribute either.
+    let mut a = Vec::new();
+    attr(&mut a, IPCON_A_NAME, &cstr(&name));
+    let m = r.message(r.family, IPCON_CMD_SRV_LIST, NLM_F_DUMP, 1, &a);
+    expect(&r, &m, &[EINVAL])
+}
+
+/// A name must end at its NUL: "abc\0xyz" is not "abc".
+fn raw_name_with_bytes_after_nul() -> TestResult {
+    let mut r = ok!(Raw::open());
+    let name = uniq("nul");
+    let mut trailing = cstr(&name);
+    trailing.extend_from_slice(b"xyz\0");
+    for (cmd, ty) in [
+        (IPCON_CMD_SRV_REG, IPCON_A_NAME),
+        (IPCON_CMD_GRP_REG, IPCON_A_NAME),
+        (IPCON_CMD_SEND, IPCON_A_NAME),
+        (IPCON_CMD_SEND, IPCON_A_SRC_NAME),
+    ] {
+        let mut a = Vec::new();
+        if ty == IPCON_A_SRC_NAME {
+            attr(&mut a, IPCON_A_PORT, &u32v(r.port()));
+        }
+        attr(&mut a, ty, &trailing);
+        let m = r.ipcon(cmd, &a);
+        expect(&r, &m, &[EINVAL]).map_err(|e| format!("command {cmd}: {e}"))?;
+    }
+    let mut p = peer()?;
+    fails_with!(p.resolve(&name), ipcon::Error::NoSuchService);
+    Ok(())
 }
 
 fn raw_send_needs_exactly_one_target() -> TestResult {

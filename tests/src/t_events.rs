@@ -227,7 +227,7 @@ fn events_overflow_reports_lost_count() -> TestResult {
         match w.recv_timeout(&mut buf, crate::suite::QUIET) {
             Ok(Message::Event(ev)) if ev.kind == EventKind::ServiceAdded => got += 1,
             Ok(other) => return Err(format!("while draining: {other:?}")),
-            Err(Error::TimedOut) => break,
+            Err(ipcon::RecvError::TimedOut) => break,
             Err(e) => return Err(format!("{e:?}")),
         }
     }

@@ -13,6 +13,9 @@ tests!(
     example_watch_peers,
     example_poll_loop,
     example_fixed_buffers,
+    example_threaded_server,
+    example_tokio_daemon_under_load,
+    example_smol_daemon_under_load,
     demo_script,
 );
 
@@ -139,6 +142,120 @@ fn example_fixed_buffers() -> TestResult {
         " other services",
     ] {
         ensure!(text.contains(want), "no {want:?} in {text}");
+    }
+    Ok(())
+}
+
+fn example_threaded_server() -> TestResult {
+    let o = ok!(run(
+        "threaded_server",
+        &["--clients", "6", "--requests", "25"]
+    ));
+    ensure!(o.code() == 0, "{}", o.show());
+    let text = o.out();
+    ensure!(
+        text.starts_with("server: example.threads on port "),
+        "{text}"
+    );
+    let right = text
+        .lines()
+        .filter(|l| l.ends_with(": 25 answers, all right"))
+        .count();
+    ensure!(right == 6, "{text}");
+    ensure!(
+        text.ends_with("server: 150 requests from 6 clients answered by two threads\n"),
+        "{text}"
+    );
+    Ok(())
+}
+
+/// Clients, and requests each client has in flight at once.
+const LOAD_CLIENTS: usize = 16;
+const LOAD_EACH: usize = 16;
+
+fn example_tokio_daemon_under_load() -> TestResult {
+    daemon_under_load("tokio_daemon", "example.tokio")
+}
+
+fn example_smol_daemon_under_load() -> TestResult {
+    daemon_under_load("smol_daemon", "example.smol")
+}
+
+/// Many concurrent requests to an async daemon whose receive future is
+/// cancelled by a timer every 2 ms: every request must be answered, once.
+fn daemon_under_load(prog: &str, service: &'static str) -> TestResult {
+    let total = LOAD_CLIENTS * LOAD_EACH;
+    let mut daemon = ok!(Bg::spawn(prog, &["--count", &total.to_string()], None));
+    daemon.wait_stdout(&format!("{prog}: serving {service} on port "))?;
+    // Two waves of clients with a pause between them: the daemon's timer
+    // then cancels pending receives however fast the machine drains a wave.
+    let wave = |first: usize| -> Vec<TestResult> {
+        std::thread::scope(|s| {
+            let clients: Vec<_> = (first..first + LOAD_CLIENTS / 2)
+                .map(|c| s.spawn(move || load_client(service, c)))
+                .collect();
+            clients
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err("a client panicked".into())))
+                .collect()
+        })
+    };
+    let mut outcomes = wave(0);
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    outcomes.extend(wave(LOAD_CLIENTS / 2));
+    let failed: Vec<String> = outcomes.into_iter().filter_map(Result::err).collect();
+    if !failed.is_empty() {
+        daemon.kill();
+        return Err(failed.join("; "));
+    }
+    let o = daemon.finish()?;
+    ensure!(o.code() == 0, "{}", o.show());
+    let text = o.out();
+    let summary = format!("{prog}: {total} requests, {total} answered, ");
+    let ticks = text
+        .lines()
+        .find_map(|l| l.strip_prefix(summary.as_str()))
+        .and_then(|rest| rest.strip_suffix(" ticks"))
+        .and_then(|n| n.parse::<u64>().ok());
+    ensure!(ticks.is_some(), "no {summary:?} line in {text}");
+    // The timer really did cancel receives while requests came in.
+    ensure!(ticks > Some(0), "{text}");
+    Ok(())
+}
+
+/// Send LOAD_EACH requests at once to `service`, then collect the answers:
+/// each exactly once.
+fn load_client(service: &str, c: usize) -> TestResult {
+    let mut p = crate::suite::peer()?;
+    let mut want: std::collections::BTreeSet<String> =
+        (0..LOAD_EACH).map(|i| format!("ok {c}.{i}")).collect();
+    for i in 0..LOAD_EACH {
+        let text = format!("{c}.{i}");
+        let deadline = std::time::Instant::now() + crate::suite::WAIT;
+        loop {
+            match p.send_to_service(service, text.as_bytes()) {
+                Ok(()) => break,
+                // The daemon's queue is full for a moment: flow control.
+                Err(ipcon::Error::QueueFull) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(2))
+                }
+                Err(e) => return Err(format!("client {c}: send {text}: {e:?}")),
+            }
+        }
+    }
+    let mut buf = crate::suite::rxbuf();
+    while !want.is_empty() {
+        match p.recv_timeout(&mut buf, crate::suite::WAIT) {
+            Ok(ipcon::Message::Unicast(m)) => {
+                let got = String::from_utf8_lossy(m.data).into_owned();
+                ensure!(
+                    want.remove(&got),
+                    "client {c}: unexpected or repeated {got:?}"
+                );
+            }
+            Ok(other) => return Err(format!("client {c}: unexpected {other:?}")),
+            Err(e) => return Err(format!("client {c}: {} answers missing: {e:?}", want.len())),
+        }
     }
     Ok(())
 }

@@ -270,7 +270,7 @@ fn group_overflow_reports_lost_count() -> TestResult {
         match slow.recv_timeout(&mut buf, crate::suite::QUIET) {
             Ok(Message::Group(_)) => got += 1,
             Ok(other) => return Err(format!("while draining: {other:?}")),
-            Err(Error::TimedOut) => break,
+            Err(ipcon::RecvError::TimedOut) => break,
             Err(e) => return Err(format!("{e:?}")),
         }
     }

@@ -230,7 +230,7 @@ fn drain_unicasts(p: &Peer, buf: &mut [u8]) -> Result<Vec<(String, u32)>, String
                 out.push((u.service.unwrap_or("-").to_string(), u.sender.uid))
             }
             Ok(other) => return Err(format!("unexpected {other:?}")),
-            Err(Error::TimedOut) => return Ok(out),
+            Err(ipcon::RecvError::TimedOut) => return Ok(out),
             Err(e) => return Err(format!("draining: {e:?}")),
         }
     }
@@ -719,7 +719,7 @@ impl Counter {
                         n2.fetch_add(1, Ordering::Relaxed);
                     }
                     Ok(other) => return Err(format!("receiver got {other:?}")),
-                    Err(Error::TimedOut) => {}
+                    Err(ipcon::RecvError::TimedOut) => {}
                     Err(e) => return Err(format!("receiver: {e:?}")),
                 }
             }

@@ -18,6 +18,7 @@ tests!(
     netns_events_do_not_cross,
     many_peers_open_and_close,
     benchmark_program_runs,
+    zero_allocation,
     module_unload_with_live_peers,
 );
 
@@ -229,6 +230,28 @@ fn benchmark_program_runs() -> TestResult {
     );
     ensure!(
         text.contains("round trip") && text.contains("fan-out"),
+        "output: {text}"
+    );
+    Ok(())
+}
+
+/// The zero-allocation proof: `ipcon-zero-alloc` (next to this program,
+/// as the benchmark is) runs send, receive, publish, events and the std
+/// `io::Error` conversions in a loop under a counting allocator, and fails
+/// on any heap allocation.
+fn zero_allocation() -> TestResult {
+    let exe = ok!(std::env::current_exe());
+    let prog = exe.with_file_name("ipcon-zero-alloc");
+    let out = ok!(Command::new(&prog).output());
+    let text = String::from_utf8_lossy(&out.stdout);
+    ensure!(
+        out.status.success(),
+        "{prog:?}: {} {text} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ensure!(
+        text.starts_with("zero-alloc: 500 iterations, ") && text.ends_with(", 0 allocations\n"),
         "output: {text}"
     );
     Ok(())

@@ -302,11 +302,11 @@ fn unicast_stamps_other_uid_and_pid() -> TestResult {
 fn recv_timeout_and_would_block() -> TestResult {
     let b = peer()?;
     let mut buf = rxbuf();
-    fails_with!(b.try_recv(&mut buf), Error::WouldBlock);
+    fails_with!(b.try_recv(&mut buf), ipcon::RecvError::WouldBlock);
     let start = std::time::Instant::now();
     fails_with!(
         b.recv_timeout(&mut buf, std::time::Duration::from_millis(200)),
-        Error::TimedOut
+        ipcon::RecvError::TimedOut
     );
     ensure!(
         start.elapsed() >= std::time::Duration::from_millis(190),

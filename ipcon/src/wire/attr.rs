@@ -2,7 +2,7 @@
 //! Netlink attributes (`struct nlattr`): iterator and typed getters.
 
 use super::{align, get_u16};
-use crate::Error;
+use crate::ProtocolError;
 
 /// Size of `struct nlattr`.
 pub const NLA_HDRLEN: usize = 4;
@@ -39,36 +39,36 @@ impl<'a> Attr<'a> {
     }
 
     /// The payload as a host-endian `u32`; it must be exactly 4 bytes.
-    pub fn u32(&self) -> Result<u32, Error> {
+    pub fn u32(&self) -> Result<u32, ProtocolError> {
         Self::u32_of(self.payload)
     }
 
-    pub(crate) fn u32_of(payload: &[u8]) -> Result<u32, Error> {
+    pub(crate) fn u32_of(payload: &[u8]) -> Result<u32, ProtocolError> {
         let b: [u8; 4] = payload
             .try_into()
-            .map_err(|_| Error::Protocol("u32 attribute of wrong length"))?;
+            .map_err(|_| ProtocolError::AttributeLength)?;
         Ok(u32::from_ne_bytes(b))
     }
 
     /// The payload as a host-endian `u16`; it must be exactly 2 bytes.
-    pub fn u16(&self) -> Result<u16, Error> {
+    pub fn u16(&self) -> Result<u16, ProtocolError> {
         let b: [u8; 2] = self
             .payload
             .try_into()
-            .map_err(|_| Error::Protocol("u16 attribute of wrong length"))?;
+            .map_err(|_| ProtocolError::AttributeLength)?;
         Ok(u16::from_ne_bytes(b))
     }
 
     /// The payload as a host-endian `u64`; it must be exactly 8 bytes
     /// (it need not be 8-byte aligned in the buffer).
-    pub fn u64(&self) -> Result<u64, Error> {
+    pub fn u64(&self) -> Result<u64, ProtocolError> {
         Self::u64_of(self.payload)
     }
 
-    pub(crate) fn u64_of(payload: &[u8]) -> Result<u64, Error> {
+    pub(crate) fn u64_of(payload: &[u8]) -> Result<u64, ProtocolError> {
         let b: [u8; 8] = payload
             .try_into()
-            .map_err(|_| Error::Protocol("u64 attribute of wrong length"))?;
+            .map_err(|_| ProtocolError::AttributeLength)?;
         Ok(u64::from_ne_bytes(b))
     }
 
@@ -79,18 +79,18 @@ impl<'a> Attr<'a> {
     }
 
     /// The payload as a NUL-terminated UTF-8 string (without the NUL).
-    pub fn str(&self) -> Result<&'a str, Error> {
+    pub fn str(&self) -> Result<&'a str, ProtocolError> {
         str_of(self.payload)
     }
 }
 
 /// The NUL-terminated UTF-8 string at the start of `payload`.
-pub(crate) fn str_of(payload: &[u8]) -> Result<&str, Error> {
+pub(crate) fn str_of(payload: &[u8]) -> Result<&str, ProtocolError> {
     let nul = payload
         .iter()
         .position(|&b| b == 0)
-        .ok_or(Error::Protocol("string attribute without NUL"))?;
-    core::str::from_utf8(&payload[..nul]).map_err(|_| Error::Protocol("string attribute not UTF-8"))
+        .ok_or(ProtocolError::BadString)?;
+    core::str::from_utf8(&payload[..nul]).map_err(|_| ProtocolError::BadString)
 }
 
 /// Iterator over the attributes in a buffer. Yields an error (and then
@@ -110,7 +110,7 @@ impl<'a> AttrIter<'a> {
     }
 
     /// Find the first attribute of type `kind`.
-    pub fn find(buf: &'a [u8], kind: u16) -> Result<Option<Attr<'a>>, Error> {
+    pub fn find(buf: &'a [u8], kind: u16) -> Result<Option<Attr<'a>>, ProtocolError> {
         for attr in AttrIter::new(buf) {
             let attr = attr?;
             if attr.kind() == kind {
@@ -122,7 +122,7 @@ impl<'a> AttrIter<'a> {
 }
 
 impl<'a> Iterator for AttrIter<'a> {
-    type Item = Result<Attr<'a>, Error>;
+    type Item = Result<Attr<'a>, ProtocolError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let rest = self.buf.len().saturating_sub(self.pos);
@@ -135,20 +135,16 @@ impl<'a> Iterator for AttrIter<'a> {
             (Some(l), Some(k)) => (l as usize, k),
             _ => {
                 self.pos = self.buf.len();
-                return Some(Err(Error::Protocol("truncated attribute header")));
+                return Some(Err(ProtocolError::BadAttribute));
             }
         };
         if len < NLA_HDRLEN {
             self.pos = self.buf.len();
-            return Some(Err(Error::Protocol(
-                "attribute length smaller than its header",
-            )));
+            return Some(Err(ProtocolError::BadAttribute));
         }
         if len > rest {
             self.pos = self.buf.len();
-            return Some(Err(Error::Protocol(
-                "attribute runs past the end of the message",
-            )));
+            return Some(Err(ProtocolError::BadAttribute));
         }
         let start = self.pos + NLA_HDRLEN;
         let end = self.pos + len;

@@ -134,20 +134,7 @@ impl<'a> Builder<'a> {
 
     /// Open a nested attribute of type `kind` (sent with [`NLA_F_NESTED`]):
     /// the attributes appended until [`nest_end`](Self::nest_end) are its
-    /// payload.
-    ///
-    /// ```
-    /// use ipcon::uapi::*;
-    /// use ipcon::wire::builder::Builder;
-    ///
-    /// let mut buf = [0u8; 64];
-    /// let mut b = Builder::new(&mut buf, 0x1f, 0, 1)?;
-    /// let rule = b.nest_start(IPCON_A_RULE)?;
-    /// b.attr_u32(IPCON_RULE_A_ACTION, IPCON_ACT_OWN)?;
-    /// b.nest_end(rule)?;
-    /// assert_eq!(b.finish()?.len(), 16 + 4 + 8);
-    /// # Ok::<(), ipcon::Error>(())
-    /// ```
+    /// payload (see the `nest_*` unit tests).
     pub fn nest_start(&mut self, kind: u16) -> Result<Nest, Error> {
         let start = self.len;
         // The length is written by nest_end.

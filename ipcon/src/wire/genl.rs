@@ -3,7 +3,7 @@
 
 use super::attr::AttrIter;
 use super::netlink::NlMsg;
-use crate::Error;
+use crate::ProtocolError;
 
 /// Size of `struct genlmsghdr`.
 pub const GENL_HDRLEN: usize = 4;
@@ -29,9 +29,9 @@ pub struct GenlMsg<'a> {
 
 impl<'a> GenlMsg<'a> {
     /// Check that `nl` has room for the genetlink header.
-    pub fn new_checked(nl: NlMsg<'a>) -> Result<Self, Error> {
+    pub fn new_checked(nl: NlMsg<'a>) -> Result<Self, ProtocolError> {
         if nl.payload().len() < GENL_HDRLEN {
-            return Err(Error::Protocol("truncated genetlink header"));
+            return Err(ProtocolError::TruncatedHeader);
         }
         Ok(GenlMsg { nl })
     }
@@ -66,12 +66,12 @@ impl<'a> GenlMsg<'a> {
 pub const ATTRS_OFFSET: usize = super::netlink::NLMSG_HDRLEN + GENL_HDRLEN;
 
 /// Extract the family id from an nlctrl `CTRL_CMD_NEWFAMILY` reply.
-pub fn parse_family_id(msg: GenlMsg<'_>) -> Result<u16, Error> {
+pub fn parse_family_id(msg: GenlMsg<'_>) -> Result<u16, ProtocolError> {
     if msg.netlink().kind() != GENL_ID_CTRL || msg.cmd() != CTRL_CMD_NEWFAMILY {
-        return Err(Error::Protocol("unexpected reply from nlctrl"));
+        return Err(ProtocolError::UnexpectedMessage);
     }
     match AttrIter::find(msg.attrs(), CTRL_ATTR_FAMILY_ID)? {
         Some(attr) => attr.u16(),
-        None => Err(Error::Protocol("nlctrl reply without family id")),
+        None => Err(ProtocolError::MissingAttribute),
     }
 }

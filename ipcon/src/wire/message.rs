@@ -7,9 +7,15 @@ use super::genl::{GenlMsg, ATTRS_OFFSET};
 use super::netlink::NlMsg;
 use super::{align, get_u16};
 use crate::uapi::*;
-use crate::Error;
+use crate::ProtocolError;
 
 /// A message delivered by the kernel to a peer's receive socket.
+///
+/// Non-exhaustive: a newer kernel module may deliver new kinds of
+/// messages; this version of the crate reports them as
+/// [`Message::Unknown`], and a later one may give them a variant of their
+/// own. A receive loop should ignore what it does not handle (`_ => {}`).
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Message<'a> {
@@ -21,9 +27,17 @@ pub enum Message<'a> {
     Event(Event<'a>),
     /// Messages were dropped because this peer's receive queue was full.
     Lost(Lost<'a>),
+    /// A delivery of a kind this version of the crate does not know (from
+    /// a newer kernel module): its generic netlink command. It was
+    /// consumed; nothing else of it is parsed.
+    Unknown {
+        /// The generic netlink command of the delivery (`IPCON_CMD_*`).
+        cmd: u8,
+    },
 }
 
 /// Who sent a message: stamped by the kernel, not by the sender.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Sender<'a> {
@@ -51,6 +65,7 @@ pub struct Sender<'a> {
 }
 
 /// A unicast message.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Unicast<'a> {
@@ -64,6 +79,7 @@ pub struct Unicast<'a> {
 }
 
 /// A group message.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct GroupMessage<'a> {
@@ -79,6 +95,11 @@ pub struct GroupMessage<'a> {
 }
 
 /// Kind of a kernel event.
+///
+/// Non-exhaustive: a kind this version of the crate does not know is
+/// [`EventKind::Unknown`] with its wire value; a later version may give it
+/// a variant of its own.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum EventKind {
@@ -154,6 +175,7 @@ impl core::fmt::Display for EventKind {
 }
 
 /// A kernel event.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Event<'a> {
@@ -175,6 +197,7 @@ pub struct Event<'a> {
 /// Notice that messages to this peer were dropped because its receive
 /// queue was full. The kernel sends it before the next message that does
 /// get through.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Lost<'a> {
@@ -216,18 +239,19 @@ impl<'a> Message<'a> {
     ///
     /// If the payload came in several [`IPCON_A_DATA`] chunks they are
     /// compacted in place (the buffer is modified) so that the payload is one
-    /// contiguous slice. Never panics; malformed input gives
-    /// [`Error::Protocol`].
+    /// contiguous slice. Never panics; malformed input gives a
+    /// [`ProtocolError`]; a delivery command this crate does not know gives
+    /// [`Message::Unknown`].
     ///
     /// Attributes this version of the crate does not know (and
     /// [`IPCON_A_PAD`]) are skipped. Mandatory: for messages the sender's
     /// port, id, uid, gid and pid; for events the kind and the port, id,
     /// uid and gid of the peer concerned; for lost notices the count.
-    pub fn parse(buf: &'a mut [u8], family: u16) -> Result<Self, Error> {
+    pub fn parse(buf: &'a mut [u8], family: u16) -> Result<Self, ProtocolError> {
         let (len, cmd) = {
             let nl = NlMsg::new_checked(buf)?;
             if nl.kind() != family {
-                return Err(Error::Protocol("unexpected netlink message type"));
+                return Err(ProtocolError::UnexpectedMessage);
             }
             let genl = GenlMsg::new_checked(nl)?;
             (nl.len(), genl.cmd())
@@ -236,7 +260,8 @@ impl<'a> Message<'a> {
             cmd,
             IPCON_CMD_MSG | IPCON_CMD_GRP_MSG | IPCON_CMD_EVENT | IPCON_CMD_LOST
         ) {
-            return Err(Error::Protocol("unexpected command in delivery"));
+            // A delivery of a newer module: not an error, and not parsed.
+            return Ok(Message::Unknown { cmd });
         }
         let msg = &mut buf[..len];
 
@@ -250,12 +275,10 @@ impl<'a> Message<'a> {
             let alen = get_u16(msg, pos).unwrap_or(0) as usize;
             let kind = get_u16(msg, pos + 2).unwrap_or(0) & NLA_TYPE_MASK;
             if alen < NLA_HDRLEN {
-                return Err(Error::Protocol("attribute length smaller than its header"));
+                return Err(ProtocolError::BadAttribute);
             }
             if alen > len - pos {
-                return Err(Error::Protocol(
-                    "attribute runs past the end of the message",
-                ));
+                return Err(ProtocolError::BadAttribute);
             }
             let start = pos + NLA_HDRLEN;
             let end = pos + alen;
@@ -325,21 +348,19 @@ impl<'a> Message<'a> {
             Some((d0, w)) => (&msg[d0..w], w),
             None => (&msg[..0], 0),
         };
-        let string = |loc: Option<Loc>| -> Result<Option<&'a str>, Error> {
+        let string = |loc: Option<Loc>| -> Result<Option<&'a str>, ProtocolError> {
             let range = match loc {
                 None => return Ok(None),
                 Some(Loc::At(s, l)) => s..s + l,
                 Some(Loc::Moved(r, l)) => w + r..w + r + l,
             };
-            let bytes = msg
-                .get(range)
-                .ok_or(Error::Protocol("bad string location"))?;
+            let bytes = msg.get(range).ok_or(ProtocolError::BadString)?;
             core::str::from_utf8(bytes)
                 .map(Some)
-                .map_err(|_| Error::Protocol("string attribute not UTF-8"))
+                .map_err(|_| ProtocolError::BadString)
         };
         let name = string(f.name)?;
-        let sender = || -> Result<Sender<'a>, Error> {
+        let sender = || -> Result<Sender<'a>, ProtocolError> {
             match (f.src_port, f.src_id, f.uid, f.gid, f.pid) {
                 (Some(port), Some(id), Some(uid), Some(gid), Some(pid)) => Ok(Sender {
                     port,
@@ -349,7 +370,7 @@ impl<'a> Message<'a> {
                     gid,
                     pid,
                 }),
-                _ => Err(Error::Protocol("message without sender attributes")),
+                _ => Err(ProtocolError::MissingAttribute),
             }
         };
         Ok(match cmd {
@@ -359,7 +380,7 @@ impl<'a> Message<'a> {
                 data: payload,
             }),
             IPCON_CMD_GRP_MSG => Message::Group(GroupMessage {
-                group: name.ok_or(Error::Protocol("group message without group name"))?,
+                group: name.ok_or(ProtocolError::MissingAttribute)?,
                 sender: sender()?,
                 retained: f.flags.unwrap_or(0) & IPCON_MSG_F_RETAINED != 0,
                 data: payload,
@@ -373,13 +394,11 @@ impl<'a> Message<'a> {
                     gid,
                     name,
                 }),
-                _ => return Err(Error::Protocol("event without kind, port, id, uid or gid")),
+                _ => return Err(ProtocolError::MissingAttribute),
             },
             _ => Message::Lost(Lost {
                 group: name,
-                count: f
-                    .count
-                    .ok_or(Error::Protocol("lost notice without count"))?,
+                count: f.count.ok_or(ProtocolError::MissingAttribute)?,
             }),
         })
     }

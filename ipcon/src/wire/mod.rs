@@ -42,4 +42,6 @@ pub(crate) fn get_u32(buf: &[u8], at: usize) -> Option<u32> {
 #[cfg(test)]
 mod abi_tests;
 #[cfg(test)]
+mod prop_tests;
+#[cfg(test)]
 mod tests;

@@ -2,7 +2,7 @@
 //! The netlink message header (`struct nlmsghdr`) and netlink constants.
 
 use super::{align, get_u16, get_u32};
-use crate::Error;
+use crate::{Error, ProtocolError};
 
 /// Size of `struct nlmsghdr`.
 pub const NLMSG_HDRLEN: usize = 16;
@@ -38,16 +38,16 @@ pub struct NlMsg<'a> {
 impl<'a> NlMsg<'a> {
     /// Check the header at the start of `buf` and return a view of exactly
     /// `nlmsg_len` bytes.
-    pub fn new_checked(buf: &'a [u8]) -> Result<Self, Error> {
-        let len = get_u32(buf, 0).ok_or(Error::Protocol("truncated netlink header"))? as usize;
+    pub fn new_checked(buf: &'a [u8]) -> Result<Self, ProtocolError> {
+        let len = get_u32(buf, 0).ok_or(ProtocolError::TruncatedHeader)? as usize;
         if buf.len() < NLMSG_HDRLEN {
-            return Err(Error::Protocol("truncated netlink header"));
+            return Err(ProtocolError::TruncatedHeader);
         }
         if len < NLMSG_HDRLEN {
-            return Err(Error::Protocol("netlink length smaller than its header"));
+            return Err(ProtocolError::BadLength);
         }
         if len > buf.len() {
-            return Err(Error::Protocol("netlink length beyond the received data"));
+            return Err(ProtocolError::BadLength);
         }
         Ok(NlMsg { buf: &buf[..len] })
     }
@@ -89,10 +89,10 @@ impl<'a> NlMsg<'a> {
 
     /// For an [`NLMSG_ERROR`] or [`NLMSG_DONE`] message: the error code
     /// (0 for an acknowledgement, a negative errno otherwise).
-    pub fn error_code(&self) -> Result<i32, Error> {
+    pub fn error_code(&self) -> Result<i32, ProtocolError> {
         get_u32(self.payload(), 0)
             .map(|v| v as i32)
-            .ok_or(Error::Protocol("truncated netlink error message"))
+            .ok_or(ProtocolError::TruncatedHeader)
     }
 }
 
@@ -111,7 +111,7 @@ impl<'a> NlMsgIter<'a> {
 }
 
 impl<'a> Iterator for NlMsgIter<'a> {
-    type Item = Result<NlMsg<'a>, Error>;
+    type Item = Result<NlMsg<'a>, ProtocolError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.buf.is_empty() {

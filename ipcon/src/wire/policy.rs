@@ -15,7 +15,7 @@ use super::genl::{GenlMsg, GENL_HDRLEN};
 use super::netlink::NLMSG_HDRLEN;
 use crate::policy::{Action, Default, Rule, Who};
 use crate::uapi::*;
-use crate::Error;
+use crate::{Error, ProtocolError};
 
 /// Bytes one rule takes in a `POLICY_SET` request or a dump message: the
 /// nest header, the action, the pattern and the uid or gid.
@@ -94,17 +94,15 @@ pub enum DumpEntry<'a> {
 
 /// Parse one message of the `POLICY_GET` dump (its command is not
 /// checked). Unknown attributes are skipped; an unknown default or action
-/// is [`Error::Protocol`].
-pub fn parse_entry<'a>(msg: GenlMsg<'a>) -> Result<DumpEntry<'a>, Error> {
+/// is a [`ProtocolError`].
+pub fn parse_entry<'a>(msg: GenlMsg<'a>) -> Result<DumpEntry<'a>, ProtocolError> {
     let (mut default, mut count, mut rule) = (None, None, None);
     for a in msg.attr_iter() {
         let a = a?;
         match a.kind() {
             IPCON_A_POLICY_DEFAULT => default = Some(a.u32()?),
             IPCON_A_COUNT => count = Some(a.u32()?),
-            IPCON_A_RULE if rule.is_some() => {
-                return Err(Error::Protocol("policy dump message with two rules"))
-            }
+            IPCON_A_RULE if rule.is_some() => return Err(ProtocolError::BadPolicyDump),
             IPCON_A_RULE => rule = Some(parse_rule(a.payload())?),
             _ => {}
         }
@@ -112,22 +110,18 @@ pub fn parse_entry<'a>(msg: GenlMsg<'a>) -> Result<DumpEntry<'a>, Error> {
     match (default, count, rule) {
         (None, None, Some(rule)) => Ok(DumpEntry::Rule(rule)),
         (Some(d), Some(count), None) => Ok(DumpEntry::Head {
-            default: Default::from_raw(d).ok_or(Error::Protocol("unknown policy default"))?,
+            default: Default::from_raw(d).ok_or(ProtocolError::UnknownValue)?,
             count,
         }),
-        (_, _, Some(_)) => Err(Error::Protocol(
-            "policy dump message with both a rule and a default",
-        )),
-        (Some(_), None, None) => Err(Error::Protocol("policy dump header without a count")),
-        _ => Err(Error::Protocol(
-            "policy dump message without a default or a rule",
-        )),
+        (_, _, Some(_)) => Err(ProtocolError::BadPolicyDump),
+        (Some(_), None, None) => Err(ProtocolError::BadPolicyDump),
+        _ => Err(ProtocolError::BadPolicyDump),
     }
 }
 
 /// Parse the payload of an [`IPCON_A_RULE`] nest. The pattern is taken
 /// as the kernel sent it (not checked).
-pub fn parse_rule(nest: &[u8]) -> Result<Rule<'_>, Error> {
+pub fn parse_rule(nest: &[u8]) -> Result<Rule<'_>, ProtocolError> {
     let (mut action, mut pattern, mut uid, mut gid) = (None, None, None, None);
     for a in AttrIter::new(nest) {
         let a = a?;
@@ -139,14 +133,14 @@ pub fn parse_rule(nest: &[u8]) -> Result<Rule<'_>, Error> {
             _ => {}
         }
     }
-    let action = action.ok_or(Error::Protocol("policy rule without an action"))?;
-    let action = Action::from_raw(action).ok_or(Error::Protocol("unknown policy rule action"))?;
-    let pattern = pattern.ok_or(Error::Protocol("policy rule without a pattern"))?;
+    let action = action.ok_or(ProtocolError::MissingAttribute)?;
+    let action = Action::from_raw(action).ok_or(ProtocolError::UnknownValue)?;
+    let pattern = pattern.ok_or(ProtocolError::MissingAttribute)?;
     let who = match (uid, gid) {
         (None, None) => Who::Anyone,
         (Some(uid), None) => Who::Uid(uid),
         (None, Some(gid)) => Who::Gid(gid),
-        (Some(_), Some(_)) => return Err(Error::Protocol("policy rule with both a uid and a gid")),
+        (Some(_), Some(_)) => return Err(ProtocolError::BadPolicyDump),
     };
     Ok(Rule {
         action,
@@ -163,7 +157,7 @@ pub(crate) struct DumpReader {
     head: Option<(Default, u32)>,
     rules: alloc::vec::Vec<crate::policy::OwnedRule>,
     interrupted: bool,
-    problem: Option<Error>,
+    problem: Option<ProtocolError>,
 }
 
 /// Why a dump gave no policy.
@@ -173,7 +167,7 @@ pub(crate) enum DumpProblem {
     /// The policy changed while it was read: read it again.
     Again(&'static str),
     /// The kernel sent something malformed.
-    Fail(Error),
+    Fail(ProtocolError),
 }
 
 #[cfg(feature = "alloc")]
@@ -189,18 +183,14 @@ impl DumpReader {
             return;
         }
         let problem = match parse_entry(msg) {
-            Ok(DumpEntry::Head { .. }) if self.head.is_some() => {
-                Error::Protocol("policy dump with two first messages")
-            }
+            Ok(DumpEntry::Head { .. }) if self.head.is_some() => ProtocolError::BadPolicyDump,
             Ok(DumpEntry::Head { default, count }) => {
                 self.head = Some((default, count));
                 return;
             }
-            Ok(DumpEntry::Rule(_)) if self.head.is_none() => {
-                Error::Protocol("policy rule before the dump's first message")
-            }
+            Ok(DumpEntry::Rule(_)) if self.head.is_none() => ProtocolError::BadPolicyDump,
             Ok(DumpEntry::Rule(_)) if self.rules.len() >= crate::policy::RULES_MAX => {
-                Error::Protocol("policy dump with more than 512 rules")
+                ProtocolError::BadPolicyDump
             }
             Ok(DumpEntry::Rule(rule)) => {
                 self.rules.push(rule.into_owned());
@@ -228,9 +218,7 @@ impl DumpReader {
             return Err(DumpProblem::Fail(e));
         }
         let Some((default, count)) = self.head else {
-            return Err(DumpProblem::Fail(Error::Protocol(
-                "policy dump without its first message",
-            )));
+            return Err(DumpProblem::Fail(ProtocolError::BadPolicyDump));
         };
         if usize::try_from(count).ok() != Some(self.rules.len()) {
             // A policy replaced between two datagrams of the dump, if the

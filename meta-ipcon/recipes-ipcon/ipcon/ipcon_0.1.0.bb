@@ -28,7 +28,7 @@ S = "${IPCON_UNPACKDIR}/ipcon-src"
 
 inherit cargo cargo-update-recipe-crates ptest-cargo
 
-IPCON_EXAMPLES = "rpc_server rpc_client pubsub watch_peers poll_loop fixed_buffers"
+IPCON_EXAMPLES = "rpc_server rpc_client pubsub watch_peers poll_loop fixed_buffers threaded_server tokio_daemon smol_daemon"
 IPCON_EXAMPLES_DIR = "${libexecdir}/${BPN}/examples"
 
 # A Rust or a Cargo.lock this build cannot handle fails here, naming the fix,
@@ -37,15 +37,21 @@ do_configure:prepend() {
     sh ${IPCON_UNPACKDIR}/ipcon-check-toolchain ${CARGO_LOCK_PATH} ${CARGO_MANIFEST_PATH}
 }
 
-# The programs, as Cargo.toml's profiles build them: the tool and the
-# examples with the release profile (do_compile), the integration suite and
-# the benchmark with the "ptest" profile (do_compile_ptest), which unwinds
-# on panic so that a failing test is reported and the suite goes on (a
-# release build aborts at the first panic). The crate's unit tests come
-# from ptest-cargo.bbclass (do_compile_ptest_cargo). qemu/lib/host.sh builds
-# the test VMs' programs with these same arguments.
-IPCON_CARGO_TARGETS = "-p ipcon --bins --examples"
+# The programs, as Cargo.toml's profiles build them: the tool (package
+# ipcon-cli) and the examples (the async ones with the crate's tokio and
+# async-io features) with the release profile (do_compile), the programs
+# of the tests package (the integration suite, the benchmark, the
+# zero-allocation proof, the fuzzer and the stress program) with the
+# "ptest" profile (do_compile_ptest), which unwinds on panic so that a
+# failing test is reported and the suite goes on (a release build aborts
+# at the first panic). The crate's unit tests come from ptest-cargo.bbclass
+# (do_compile_ptest_cargo). Not in CARGO_BUILD_FLAGS: ptest-cargo adds
+# those to its "cargo build --tests", and would then take the programs for
+# test binaries. qemu/lib/host.sh builds the test VMs' programs with these
+# same arguments.
+IPCON_CARGO_TARGETS = "-p ipcon-cli -p ipcon --bins --examples --features ipcon/tokio,ipcon/async-io"
 IPCON_PTEST_CARGO_TARGETS = "-p ipcon-vmtests --bins"
+IPCON_PTEST_PROGRAMS = "ipcon-vmtests ipcon-bench ipcon-zero-alloc ipcon-fuzz ipcon-stress"
 IPCON_PTEST_PROFILE = "ptest"
 
 do_compile() {
@@ -73,8 +79,9 @@ do_install() {
 # run-ptest is installed by ptest.bbclass; ptest-cargo.bbclass then appends
 # the crate's unit test binaries to it.
 do_install_ptest() {
-    install -m 0755 ${B}/target/${RUST_HOST_SYS}/${IPCON_PTEST_PROFILE}/ipcon-vmtests ${D}${PTEST_PATH}/
-    install -m 0755 ${B}/target/${RUST_HOST_SYS}/${IPCON_PTEST_PROFILE}/ipcon-bench ${D}${PTEST_PATH}/
+    for program in ${IPCON_PTEST_PROGRAMS}; do
+        install -m 0755 ${B}/target/${RUST_HOST_SYS}/${IPCON_PTEST_PROFILE}/$program ${D}${PTEST_PATH}/
+    done
     sed -i -e 's,@IPCON_EXAMPLES_DIR@,${IPCON_EXAMPLES_DIR},' ${D}${PTEST_PATH}/run-ptest
 }
 

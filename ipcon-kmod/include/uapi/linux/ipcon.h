@@ -46,6 +46,8 @@
  *
  * Requests (client to kernel; NLM_F_REQUEST, NLM_F_ACK expected)
  * ---------------------------------------------------------------
+ * Each command accepts only the attributes listed for it here (and
+ * IPCON_A_PAD before a u64); any other attribute is EINVAL.
  *   IPCON_CMD_SRV_REG      IPCON_A_NAME              register a service
  *   IPCON_CMD_SRV_UNREG    IPCON_A_NAME              remove own service
  *   IPCON_CMD_SRV_RESOLVE  IPCON_A_NAME
@@ -66,6 +68,7 @@
  *                          (exactly one), [IPCON_A_SRC_NAME],
  *                          IPCON_A_DATA...
  *   IPCON_CMD_PUBLISH      IPCON_A_NAME (an own group), IPCON_A_DATA...
+ *                          (the stamp names the owner's oldest service)
  *   IPCON_CMD_EVENTS_SUB   subscribe to kernel events
  *   IPCON_CMD_EVENTS_UNSUB
  *   IPCON_CMD_POLICY_SET   IPCON_A_POLICY_DEFAULT, IPCON_A_RULE...
@@ -172,9 +175,11 @@
  *
  * Errors (negative errno in the netlink ack)
  * ------------------------------------------
- *   EINVAL        missing, malformed or oversized attribute; invalid name,
- *                 pattern or rule; a uid or gid with no mapping
- *   EOPNOTSUPP    unknown command or unknown flag bits
+ *   EINVAL        missing, malformed or oversized attribute; an attribute
+ *                 the command does not use; unknown flag bits; invalid
+ *                 name (bytes after its NUL included), pattern or rule; a
+ *                 uid or gid with no mapping
+ *   EOPNOTSUPP    unknown command
  *   EBADR         SEND without exactly one of IPCON_A_PORT, IPCON_A_NAME
  *                 and IPCON_A_ID
  *   EMSGSIZE      payload larger than IPCON_PAYLOAD_MAX

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use ipcon::Error;
+use ipcon::{Error, RecvError};
 
 /// The operation failed: no such service or group, name taken, not the
 /// owner, peer gone, queue full, denied by the policy, a per-user limit,
@@ -87,7 +87,9 @@ impl CliError {
                     ipcon::PAYLOAD_MAX
                 )),
             },
-            Error::TimedOut => CliError::timed_out(format!("timed out waiting for {what}")),
+            Error::Recv(RecvError::TimedOut) => {
+                CliError::timed_out(format!("timed out waiting for {what}"))
+            }
             Error::NameTaken => failed(format!("{what} is already registered")),
             Error::NoSuchService | Error::NoSuchGroup => failed(match what {
                 Subject::Service(n) => format!("no such service: {n}"),
@@ -195,7 +197,7 @@ mod tests {
             (Error::NotLoaded, NOT_LOADED, "modprobe ipcon"),
             (Error::InvalidName, USAGE, "invalid name for group x"),
             (Error::PayloadTooLarge, USAGE, "65536"),
-            (Error::TimedOut, TIMED_OUT, "timed out"),
+            (Error::Recv(RecvError::TimedOut), TIMED_OUT, "timed out"),
             (Error::NameTaken, FAILED, "group x is already registered"),
             (Error::NoSuchService, FAILED, "no such group: x"),
             (Error::NoSuchGroup, FAILED, "no such group: x"),
@@ -206,7 +208,11 @@ mod tests {
             (Error::LimitReached, FAILED, "/sys/module/ipcon/parameters"),
             (Error::NotPermitted, FAILED, "CAP_NET_ADMIN"),
             (Error::TooManyRules, FAILED, "at most 512"),
-            (Error::Protocol("x"), FAILED, "same ipcon version"),
+            (
+                Error::Protocol(ipcon::ProtocolError::BadLength),
+                FAILED,
+                "same ipcon version",
+            ),
             (
                 Error::Io(ipcon::Errno::ACCESS),
                 FAILED,

@@ -99,7 +99,7 @@ fn socket_inodes(table: &str, ports: &[u32]) -> HashMap<u64, u32> {
     map
 }
 
-/// "socket:[1234]" -> 1234.
+/// `"socket:[1234]"` -> 1234.
 fn socket_inode(link: &str) -> Option<u64> {
     link.strip_prefix("socket:[")?
         .strip_suffix(']')?

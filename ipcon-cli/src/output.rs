@@ -113,8 +113,13 @@ pub fn hex_into(out: &mut String, data: &[u8]) {
 
 /// "port 4243 (id 17, pid 88, uid 0, service demo.client)".
 pub fn sender(s: &Sender<'_>) -> String {
-    let mut out = format!("port {} (id {}, pid {}, uid {}", s.port, s.id, s.pid, s.uid);
-    if let Some(svc) = s.service {
+    stamp(s.port, s.id, s.pid, s.uid, s.service)
+}
+
+/// The words of [`sender`], from the stamp's fields.
+fn stamp(port: u32, id: u64, pid: u32, uid: u32, service: Option<&str>) -> String {
+    let mut out = format!("port {port} (id {id}, pid {pid}, uid {uid}");
+    if let Some(svc) = service {
         let _ = write!(out, ", service {svc}");
     }
     out.push(')');
@@ -218,15 +223,10 @@ mod tests {
 
     #[test]
     fn lines() {
-        let s = Sender {
-            port: 7,
-            id: 12,
-            service: Some("a.b"),
-            uid: 0,
-            gid: 0,
-            pid: 99,
-        };
-        assert_eq!(sender(&s), "port 7 (id 12, pid 99, uid 0, service a.b)");
+        assert_eq!(
+            stamp(7, 12, 99, 0, Some("a.b")),
+            "port 7 (id 12, pid 99, uid 0, service a.b)"
+        );
         let mut l = String::new();
         payload(&mut l, b"x", Format::Text, None);
         assert_eq!(l, ", 1 byte: x");

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
-use ipcon::{Error, Message, RECV_BUFFER_SIZE};
+use ipcon::{Error, Message, RecvError, RECV_BUFFER_SIZE};
 
 use crate::args::{flag, parse, valued, Opt};
 use crate::error::{note, CliError, Context, Subject};
@@ -77,7 +77,7 @@ pub fn call(args: &[OsString]) -> Result<(), CliError> {
             // Anything else (someone else who learnt our port) is not
             // the reply.
             Ok(_) => {}
-            Err(Error::TimedOut) => {
+            Err(RecvError::TimedOut) => {
                 let who = match (&target, from) {
                     (TargetArg::Service(s), ReplyFrom::Owner(port, _)) => {
                         format!("service {s} (port {port})")
@@ -88,7 +88,7 @@ pub fn call(args: &[OsString]) -> Result<(), CliError> {
                     "no reply from {who} within {timeout:?}"
                 )));
             }
-            Err(e) => return Err(CliError::ipc(e, &Subject::Peer)),
+            Err(e) => return Err(CliError::ipc(e.into(), &Subject::Peer)),
         }
     }
 }
@@ -178,11 +178,11 @@ pub fn receive<'b>(
         None => peer.recv(buf),
     };
     got.map_err(|e| match e {
-        Error::TimedOut => CliError::timed_out(format!(
+        RecvError::TimedOut => CliError::timed_out(format!(
             "nothing arrived within {:?}",
             timeout.unwrap_or_default()
         )),
-        e => CliError::ipc(e, &Subject::Peer),
+        e => CliError::ipc(e.into(), &Subject::Peer),
     })
 }
 
