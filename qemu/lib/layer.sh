@@ -103,12 +103,14 @@ layer_userland_missing() {
 }
 
 # layer_bad_pin: the pin check fails for the commit before the ptest
-# profile existed (v0.1.0's parent), and for a crates file that does not
-# match the pinned Cargo.lock.
+# profile existed (named by its hash: a fresh clone has main's history but
+# not necessarily its tags), and for a crates file that does not match the
+# pinned Cargo.lock.
+PIN_BEFORE_PTEST_PROFILE=055e95874faa9d3d8145e38c29e2a4968bfb7a8b
 layer_bad_pin() {
 	local tmp
 	tmp=$(mktemp -d)
-	expect_failure "no [profile.ptest]" /usr/bin/python3 "$LAYER/scripts/ipcon-pin" --check --rev "v0.1.0^"
+	expect_failure "no [profile.ptest]" /usr/bin/python3 "$LAYER/scripts/ipcon-pin" --check --rev "$PIN_BEFORE_PTEST_PROFILE"
 	sed 's/^\(SRC_URI\[libc-[0-9.]*\.sha256sum\] = "\)./\10/' \
 		"$LAYER/recipes-ipcon/ipcon/ipcon-crates.inc" >"$tmp/stale.inc"
 	cmp -s "$LAYER/recipes-ipcon/ipcon/ipcon-crates.inc" "$tmp/stale.inc" &&

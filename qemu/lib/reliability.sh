@@ -10,7 +10,7 @@
 # stress run on the debug kernel. CI_STRESS_ARGS scales the stress run
 # down if CI's time budget needs it (empty: full size).
 # shellcheck disable=SC2034 # CI_FUZZ_TIME, STRESS_TIMEOUT: read by qemu/run
-CI_FUZZ_TIME=90
+CI_FUZZ_TIME=60
 CI_FUZZ_RUNS=" x86_64:6.1-debug aarch64:6.1 "
 CI_STRESS_RUNS=" x86_64:6.1-debug "
 CI_STRESS_ARGS=""

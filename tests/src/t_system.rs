@@ -266,6 +266,37 @@ fn sh(cmd: &str, args: &[&str]) -> TestResult {
     Ok(())
 }
 
+/// The kernel's module autoloading turned off (an empty
+/// /proc/sys/kernel/modprobe: request_module() then fails at once), and
+/// the helper it called put back when dropped.
+struct AutoloadOff(Option<String>);
+
+const MODPROBE_SYSCTL: &str = "/proc/sys/kernel/modprobe";
+
+impl AutoloadOff {
+    fn new() -> Result<AutoloadOff, String> {
+        let old = ok!(std::fs::read_to_string(MODPROBE_SYSCTL));
+        let old = old.trim_end_matches('\n').to_owned();
+        ok!(std::fs::write(MODPROBE_SYSCTL, "\n"));
+        Ok(AutoloadOff(Some(old)))
+    }
+
+    /// Puts the helper back; returns its path.
+    fn restore(mut self) -> Result<String, String> {
+        let old = self.0.take().unwrap_or_default();
+        ok!(std::fs::write(MODPROBE_SYSCTL, format!("{old}\n")));
+        Ok(old)
+    }
+}
+
+impl Drop for AutoloadOff {
+    fn drop(&mut self) {
+        if let Some(old) = self.0.take() {
+            let _ = std::fs::write(MODPROBE_SYSCTL, format!("{old}\n"));
+        }
+    }
+}
+
 fn module_unload_with_live_peers() -> TestResult {
     // Live state of every kind, plus undelivered messages in a queue.
     let mut owner = peer()?;
@@ -280,6 +311,9 @@ fn module_unload_with_live_peers() -> TestResult {
     ok!(owner.send_to_port(member.port(), b"queued too"));
 
     sh("rmmod", &["ipcon"])?;
+    // With the kernel's module autoloading off, nothing brings the module
+    // back behind the test's back.
+    let autoload = AutoloadOff::new()?;
     // The old peers get errors, not crashes.
     ensure!(
         owner.publish(&grp, b"x").is_err(),
@@ -295,10 +329,22 @@ fn module_unload_with_live_peers() -> TestResult {
     // The command-line tool says what to do, with its own exit status
     // (checked after the module is back, so that a failure leaves it loaded).
     let cli = crate::t_cli::check_not_loaded();
+    let modprobe = autoload.restore()?;
 
-    // As the packages install it: under /lib/modules/$(uname -r), indexed
-    // by depmod.
-    sh("modprobe", &["ipcon"])?;
+    // As on a device: the module is under /lib/modules/$(uname -r),
+    // indexed by depmod, so the first peer opened loads it through its
+    // family alias (net-pf-16-proto-16-family-IPCON) where the kernel has
+    // a modprobe to call; `modprobe ipcon` otherwise.
+    if std::path::Path::new(&modprobe).is_file() {
+        let autoloaded = ipcon::Peer::open();
+        ensure!(
+            autoloaded.is_ok(),
+            "the family alias did not load the module through {modprobe}: {:?}",
+            autoloaded.err()
+        );
+    } else {
+        sh("modprobe", &["ipcon"])?;
+    }
     cli?;
     let mut fresh = peer()?;
     // A fresh module knows nothing of the old state.
