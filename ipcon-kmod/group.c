@@ -211,6 +211,7 @@ int ipcon_group_add(struct ipcon_net *ns, struct ipcon_peer *peer,
 	mutex_init(&grp->lock);
 	mutex_init(&grp->pub_lock);
 	INIT_LIST_HEAD(&grp->members);
+	grp->seq = ++ns->next_seq;
 	hash_add_rcu(ns->groups, &grp->node, ipcon_name_hash(ns, grp->name));
 	list_add_tail(&grp->peer_node, &peer->groups);
 	ipcon_gen_bump(&ns->grp_gen);
@@ -635,6 +636,16 @@ static int ipcon_group_fill(struct sk_buff *skb, struct netlink_callback *cb,
 	return 0;
 }
 
+static u64 ipcon_group_seq(const struct hlist_node *node)
+{
+	return hlist_entry(node, struct ipcon_group, node)->seq;
+}
+
+static const struct ipcon_dump_ops ipcon_group_dump_ops = {
+	.seq	= ipcon_group_seq,
+	.fill	= ipcon_group_fill,
+};
+
 /**
  * ipcon_group_dump - IPCON_CMD_GRP_LIST dump callback
  * @skb: the dump buffer
@@ -648,5 +659,5 @@ int ipcon_group_dump(struct sk_buff *skb, struct netlink_callback *cb)
 
 	return ipcon_dump_table(skb, cb, ns, ns->groups,
 				HASH_SIZE(ns->groups), &ns->grp_gen,
-				ipcon_group_fill);
+				&ipcon_group_dump_ops);
 }

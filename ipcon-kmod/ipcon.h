@@ -95,6 +95,7 @@ struct ipcon_policy;
  * @users: per-user counters by uid
  * @hash_seed: random seed of every hash key of this namespace
  * @next_id: the id the next peer gets (ids are never reused)
+ * @next_seq: the insertion number the next service or group gets
  * @srv_gen: service table generation, for consistent dumps
  * @grp_gen: group table generation, for consistent dumps
  * @policy: the policy in force, NULL for the initial allow-all
@@ -119,6 +120,7 @@ struct ipcon_net {
 	DECLARE_HASHTABLE(users, IPCON_HASH_BITS);
 	u32 hash_seed;
 	u64 next_id;
+	u64 next_seq;
 	unsigned int srv_gen;
 	unsigned int grp_gen;
 	struct ipcon_policy __rcu *policy;
@@ -229,6 +231,7 @@ struct ipcon_peer {
  * @peer_node: entry in the owner's ipcon_peer.services
  * @owner: the owning peer
  * @port: the owner's port
+ * @seq: insertion number (ipcon_net.next_seq), see ipcon_dump_table()
  * @rcu: for kfree_rcu()
  * @name: NUL-terminated name
  */
@@ -237,6 +240,7 @@ struct ipcon_service {
 	struct list_head peer_node;
 	struct ipcon_peer *owner;
 	u32 port;
+	u64 seq;
 	struct rcu_head rcu;
 	char name[IPCON_NAME_MAX + 1];
 };
@@ -248,6 +252,7 @@ struct ipcon_service {
  * @owner: the owning peer
  * @port: the owner's port
  * @flags: IPCON_GRP_F_*
+ * @seq: insertion number (ipcon_net.next_seq), see ipcon_dump_table()
  * @ns: the namespace state
  * @user: the owner's user (referenced), charged for @retained
  * @ref: one reference for the table, one per publish or replay in
@@ -274,6 +279,7 @@ struct ipcon_group {
 	struct ipcon_user *user;
 	u32 port;
 	u32 flags;
+	u64 seq;
 	struct kref ref;
 	struct mutex lock;		/* changes to @members */
 	struct mutex pub_lock;		/* publishes, replays, @retained */
@@ -527,12 +533,22 @@ size_t ipcon_msg_owner_size(void);
 int ipcon_msg_send(struct ipcon_net *ns, const struct sk_buff *skb,
 		   const struct genl_info *info, const struct ipcon_dest *dest,
 		   const char *src_name, size_t size);
+
+/**
+ * struct ipcon_dump_ops - how ipcon_dump_table() reads the entries of a table
+ * @seq: the entry's insertion number (ipcon_net.next_seq)
+ * @fill: adds the message of one entry, -EMSGSIZE when the buffer is full
+ */
+struct ipcon_dump_ops {
+	u64 (*seq)(const struct hlist_node *node);
+	int (*fill)(struct sk_buff *skb, struct netlink_callback *cb,
+		    const struct hlist_node *node);
+};
+
 int ipcon_dump_table(struct sk_buff *skb, struct netlink_callback *cb,
 		     struct ipcon_net *ns, struct hlist_head *table,
 		     unsigned long size, const unsigned int *gen,
-		     int (*fill)(struct sk_buff *skb,
-				 struct netlink_callback *cb,
-				 const struct hlist_node *node));
+		     const struct ipcon_dump_ops *ops);
 
 /* user.c */
 int ipcon_user_get(struct ipcon_net *ns, struct ipcon_peer *peer);

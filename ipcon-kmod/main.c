@@ -43,6 +43,7 @@ static int __net_init ipcon_net_init(struct net *net)
 	hash_init(ns->users);
 	ns->hash_seed = get_random_u32();
 	ns->next_id = 0;
+	ns->next_seq = 0;
 	ns->srv_gen = 1;
 	ns->grp_gen = 1;
 	ns->policy_gen = 1;

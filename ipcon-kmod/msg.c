@@ -499,38 +499,48 @@ unlock:
 /**
  * ipcon_dump_table - walk a name table for a netlink dump, resumably
  * @skb: the dump buffer
- * @cb: the dump state; args[0] is the hash bucket, args[1] the position
- *	in it where the previous call stopped
+ * @cb: the dump state; args[0] is the hash bucket where the previous call
+ *	stopped, args[1] and args[2] the low and high half of the insertion
+ *	number just above the entry it could not fit (0: the bucket's head)
  * @ns: the namespace state; its lock is taken for the walk
  * @table: the hash table's buckets
  * @size: the number of buckets
  * @gen: the table's generation (read under the lock), so that
  *	genl_dump_check_consistent() can flag a dump interrupted by a change
- * @fill: adds the message of one entry, -EMSGSIZE when @skb is full
+ * @ops: the entries' insertion number and message
+ *
+ * Entries are added at the head of their bucket with a larger insertion
+ * number than any before them, so every bucket lists them newest first.
+ * A dump therefore resumes by insertion number, not by position: entries
+ * added to the bucket since the previous call (which would shift every
+ * position) are above it and skipped, and removed ones simply are not
+ * there. An entry present for the whole dump is listed exactly once; one
+ * added or removed meanwhile may or may not be, and NLM_F_DUMP_INTR says
+ * the table changed.
  *
  * Return: the dump buffer length (0 when done) or a negative errno.
  */
 int ipcon_dump_table(struct sk_buff *skb, struct netlink_callback *cb,
 		     struct ipcon_net *ns, struct hlist_head *table,
 		     unsigned long size, const unsigned int *gen,
-		     int (*fill)(struct sk_buff *skb,
-				 struct netlink_callback *cb,
-				 const struct hlist_node *node))
+		     const struct ipcon_dump_ops *ops)
 {
-	unsigned long bkt = cb->args[0], skip = cb->args[1], idx = 0;
+	unsigned long bkt = cb->args[0];
+	u64 below = (u64)(u32)cb->args[2] << 32 | (u32)cb->args[1];
 	const struct hlist_node *node;
 	int err = 0;
 
 	mutex_lock(&ns->lock);
 	cb->seq = *gen;
-	for (; bkt < size; bkt++, skip = 0) {
-		idx = 0;
+	for (; bkt < size; bkt++, below = 0) {
 		hlist_for_each(node, &table[bkt]) {
-			if (idx++ < skip)
+			u64 seq = ops->seq(node);
+
+			if (below && seq >= below)
 				continue;
-			err = fill(skb, cb, node);
+			err = ops->fill(skb, cb, node);
 			if (err) {
-				idx--;
+				below = seq + 1;
 				goto out;
 			}
 		}
@@ -538,7 +548,8 @@ int ipcon_dump_table(struct sk_buff *skb, struct netlink_callback *cb,
 out:
 	mutex_unlock(&ns->lock);
 	cb->args[0] = bkt;
-	cb->args[1] = idx;
+	cb->args[1] = lower_32_bits(below);
+	cb->args[2] = upper_32_bits(below);
 	/* a message that does not fit an empty buffer would loop forever */
 	if (err && !skb->len)
 		return err;

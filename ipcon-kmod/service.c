@@ -93,6 +93,7 @@ int ipcon_service_add(struct ipcon_net *ns, struct ipcon_peer *peer,
 	strscpy(svc->name, name, sizeof(svc->name));
 	svc->owner = peer;
 	svc->port = peer->port;
+	svc->seq = ++ns->next_seq;
 	hash_add_rcu(ns->services, &svc->node, ipcon_name_hash(ns, svc->name));
 	list_add_tail_rcu(&svc->peer_node, &peer->services);
 	ipcon_gen_bump(&ns->srv_gen);
@@ -175,6 +176,16 @@ static int ipcon_service_fill(struct sk_buff *skb,
 	return 0;
 }
 
+static u64 ipcon_service_seq(const struct hlist_node *node)
+{
+	return hlist_entry(node, struct ipcon_service, node)->seq;
+}
+
+static const struct ipcon_dump_ops ipcon_service_dump_ops = {
+	.seq	= ipcon_service_seq,
+	.fill	= ipcon_service_fill,
+};
+
 /**
  * ipcon_service_dump - IPCON_CMD_SRV_LIST dump callback
  * @skb: the dump buffer
@@ -188,5 +199,5 @@ int ipcon_service_dump(struct sk_buff *skb, struct netlink_callback *cb)
 
 	return ipcon_dump_table(skb, cb, ns, ns->services,
 				HASH_SIZE(ns->services), &ns->srv_gen,
-				ipcon_service_fill);
+				&ipcon_service_dump_ops);
 }

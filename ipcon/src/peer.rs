@@ -726,6 +726,10 @@ impl Peer {
     /// List all services, calling `f` for each. `buf` receives the dump
     /// datagrams; use [`DUMP_BUFFER_SIZE`] bytes.
     ///
+    /// The list is read in parts while other peers go on registering: a
+    /// service that exists for the whole listing is passed to `f` exactly
+    /// once; one registered or removed meanwhile may or may not be.
+    ///
     /// ```no_run
     /// use ipcon::{Peer, DUMP_BUFFER_SIZE};
     ///
@@ -794,6 +798,10 @@ impl Peer {
 
     /// List all groups, calling `f` for each. `buf` receives the dump
     /// datagrams; use [`DUMP_BUFFER_SIZE`] bytes.
+    ///
+    /// The list is read in parts while other peers go on registering: a
+    /// group that exists for the whole listing is passed to `f` exactly
+    /// once; one registered or removed meanwhile may or may not be.
     ///
     /// ```no_run
     /// use ipcon::{Peer, DUMP_BUFFER_SIZE};

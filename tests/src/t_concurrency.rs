@@ -3,7 +3,8 @@
 //! message from a peer after its PEER_GONE, event order per name and per
 //! peer, the retained replay before every later publish, exact lost counts
 //! while members come and go. The module delivers with no lock that
-//! registrations or teardown need, so these are what could break.
+//! registrations or teardown need, so these are what could break. And the
+//! list dumps, which are read in parts while registrations go on.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -19,6 +20,7 @@ tests!(
     event_order_per_name_and_peer,
     retained_replay_before_later_publishes,
     lost_counts_exact_while_members_churn,
+    lists_name_each_entry_once_while_names_churn,
 );
 
 /// What a receiver saw of one round: messages from the peer after its
@@ -307,5 +309,78 @@ fn lost_counts_exact_while_members_churn() -> TestResult {
         published + 1
     );
     ensure!(lost > 0, "nothing was lost: the queue never filled");
+    Ok(())
+}
+
+/// Services and groups registered and removed while the lists are read in
+/// many parts: every name that exists for the whole listing is listed
+/// exactly once (a dump resumed by position in a bucket would repeat one
+/// or skip one when the bucket changed between two parts).
+fn lists_name_each_entry_once_while_names_churn() -> TestResult {
+    // More names than one user may have by default: the subject is the
+    // dump, not the limits (t_security).
+    let _services = crate::param::Param::unlimited("max_services")?;
+    let _groups = crate::param::Param::unlimited("max_groups")?;
+    let mut owner = peer()?;
+    let prefix = uniq("stable");
+    let n = 600;
+    for i in 0..n {
+        ok!(owner.register_service(&format!("{prefix}.{i}")));
+        ok!(owner.register_group(&format!("{prefix}.{i}"), GroupFlags::empty()));
+    }
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let churn = {
+        let (prefix, stop) = (uniq("churn"), stop.clone());
+        std::thread::spawn(move || -> Result<u32, String> {
+            let mut p = peer()?;
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let names: Vec<String> = (0..32).map(|i| format!("{prefix}.{n}.{i}")).collect();
+                for name in &names {
+                    ok!(p.register_service(name));
+                    ok!(p.register_group(name, GroupFlags::empty()));
+                }
+                for name in &names {
+                    ok!(p.unregister_service(name));
+                    ok!(p.unregister_group(name));
+                }
+                n += 1;
+            }
+            Ok(n)
+        })
+    };
+
+    let mut lister = peer()?;
+    let mut buf = vec![0u8; ipcon::DUMP_BUFFER_SIZE];
+    let mut check = || -> TestResult {
+        let deadline = Instant::now() + Duration::from_secs(4);
+        let mut listings = 0;
+        while listings < 10 || Instant::now() < deadline {
+            let mut seen: HashMap<String, u32> = HashMap::new();
+            ok!(
+                lister.services(&mut buf, |s| if s.name.starts_with(&prefix) {
+                    *seen.entry(format!("srv {}", s.name)).or_default() += 1;
+                })
+            );
+            ok!(lister.groups(&mut buf, |g| if g.name.starts_with(&prefix) {
+                *seen.entry(format!("grp {}", g.name)).or_default() += 1;
+            }));
+            let twice: Vec<_> = seen.iter().filter(|(_, &k)| k > 1).collect();
+            ensure!(twice.is_empty(), "listed more than once: {twice:?}");
+            ensure!(
+                seen.len() == 2 * n,
+                "listing {listings} showed {} of the {n} services and {n} groups",
+                seen.len()
+            );
+            listings += 1;
+        }
+        Ok(())
+    };
+    let checked = check();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let cycles = churn.join().map_err(|_| "churn panicked")??;
+    checked?;
+    ensure!(cycles > 0, "the churn made no change during the listings");
     Ok(())
 }
