@@ -22,13 +22,15 @@ Commands:
                 exit 1 if not
   debian        for the guest: "DEBIAN-PACKAGE PATH" for each file of the
                 external packages the recipes pull in
-  recipe-var NAME
+  recipe-var NAME [--recipe FILE]
                 the value of a variable of the ipcon recipe (the harness
-                builds the guest programs with the recipe's cargo arguments)
+                builds the guest programs with the recipe's cargo arguments),
+                or of recipe FILE
   shlibs ROOT LIBROOT FILE...
                 copy into ROOT the shared libraries (and the ELF interpreter)
                 FILE... need, recursively, from LIBROOT (unpacked Debian
-                packages of the C library)
+                packages of the C library); a library ROOT has in /usr/lib
+                or /lib already (libipcon) is left as it is
 
 Paths are relative to the repository root (the current directory).
 """
@@ -43,6 +45,7 @@ import sys
 RECIPE = "meta-ipcon/recipes-ipcon/ipcon/ipcon_0.1.0.bb"
 POLICY_RECIPE = "meta-ipcon/recipes-ipcon/ipcon-policy/ipcon-policy_0.1.0.bb"
 GROUP_RECIPE = "meta-ipcon/recipes-ipcon/packagegroups/packagegroup-ipcon.bb"
+LIBIPCON_RECIPE = "meta-ipcon/recipes-ipcon/libipcon/libipcon_0.1.0.bb"
 # What the test image installs of the layer (ipcon-test-image.bb), besides
 # ptest-runner, whose part the guest's init plays.
 IMAGE = ("packagegroup-ipcon", "ipcon-ptest")
@@ -158,6 +161,24 @@ def layer_packages():
         if pkg == "ipcon-ptest":
             rd.append("ipcon")  # ptest.bbclass: RDEPENDS:${PN}-ptest += "${PN}"
         pkgs[pkg] = (rd, rr, files[pkg])
+    libipcon = recipe_vars(LIBIPCON_RECIPE)
+    c_examples = libipcon.get("LIBIPCON_EXAMPLES", "").split()
+    if not c_examples:
+        die(f"no LIBIPCON_EXAMPLES in {LIBIPCON_RECIPE}")
+    c_files = {
+        "libipcon": [],
+        "libipcon-examples": [f"/usr/libexec/ipcon/examples/{e}_c" for e in c_examples],
+        "libipcon-ptest": [
+            f"/usr/lib/libipcon/ptest/{p}" for p in ("run-ptest", "ipcon-c-test", "ipcon-c-test-static")
+        ],
+    }
+    for pkg, files_ in c_files.items():
+        rd, rr = deps(libipcon, pkg, "libipcon")
+        if pkg != "libipcon":
+            # ptest.bbclass for -ptest; the shared library's shlibs
+            # dependency for -examples
+            rd.append("libipcon")
+        pkgs[pkg] = (rd, rr, files_)
     rd, rr = deps(policy, "ipcon-policy", "ipcon-policy")
     pkgs["ipcon-policy"] = (rd, rr, files["ipcon-policy"])
     rd, rr = deps(recipe_vars(GROUP_RECIPE), "packagegroup-ipcon", "packagegroup-ipcon")
@@ -454,6 +475,8 @@ def cmd_shlibs(root, libroot, files):
             copy_into(root, libroot, interp)
             copied.append(interp)
         for lib in needed:
+            if any(os.path.exists(os.path.join(root, d, lib)) for d in ("usr/lib", "lib")):
+                continue  # installed into the root with its package (libipcon)
             rel = next((os.path.join("/", d, lib) for d in dirs if os.path.exists(os.path.join(libroot, d, lib))), None)
             if rel is None:
                 die(f"{f} needs {lib}, which is not in {libroot}")
@@ -481,10 +504,11 @@ def main():
         return cmd_check()
     if cmd == "debian":
         return cmd_debian()
-    if cmd == "recipe-var" and len(sys.argv) == 3:
-        value = recipe_vars(RECIPE).get(sys.argv[2])
+    if cmd == "recipe-var" and (len(sys.argv) == 3 or (len(sys.argv) == 5 and sys.argv[3] == "--recipe")):
+        recipe = sys.argv[4] if len(sys.argv) == 5 else RECIPE
+        value = recipe_vars(recipe).get(sys.argv[2])
         if value is None:
-            die(f"no {sys.argv[2]} in {RECIPE}")
+            die(f"no {sys.argv[2]} in {recipe}")
         print(value)
         return 0
     if cmd == "shlibs" and len(sys.argv) >= 5:

@@ -26,7 +26,8 @@ run_host_checks() {
 	cargo clippy --version >/dev/null 2>&1 || die "cargo clippy is missing (rustup component add clippy)"
 	host_check "shellcheck qemu/ .ci/ meta-ipcon/" shellcheck -x qemu/run qemu/lib/*.sh qemu/guest/init \
 		qemu/guest/demo .ci/run meta-ipcon/recipes-ipcon/ipcon/files/{run-ptest,ipcon-check-toolchain} \
-		meta-ipcon/recipes-ipcon/ipcon-policy/files/ipcon-policy.init
+		meta-ipcon/recipes-ipcon/ipcon-policy/files/ipcon-policy.init \
+		meta-ipcon/recipes-ipcon/libipcon/files/run-ptest libipcon/gen-header libipcon/install-c-library
 	host_check "cargo fmt --check" cargo fmt --all -- --check
 	host_check "cargo clippy (default features)" \
 		cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -47,6 +48,32 @@ run_host_checks() {
 		cargo publish --dry-run -p ipcon -p ipcon-cli --locked
 	host_check "cargo package: files, and the packaged crate's own tests outside the workspace" \
 		packaged_crates_check
+	host_check "libipcon: the C header is what cbindgen generates from libipcon/src" \
+		libipcon/gen-header --check
+	host_check "libipcon: the C header compiles as C99 and as C++11 (-Wall -Wextra -Werror -pedantic)" \
+		c_header_check
+}
+
+# c_header_check: a C and a C++ translation unit that include the header,
+# and the C examples of the READMEs, compiled with every warning an error.
+c_header_check() {
+	local tu rc=0
+	tu=$(mktemp -d)
+	printf '#include <ipcon.h>\nint main(void) { return ipcon_version() == 0; }\n' >"$tu/t.c"
+	gcc -std=c99 -Wall -Wextra -Werror -pedantic -Ilibipcon/include/ipcon -c "$tu/t.c" -o "$tu/c.o" &&
+		g++ -std=c++11 -Wall -Wextra -Werror -pedantic -Ilibipcon/include/ipcon -x c++ -c "$tu/t.c" -o "$tu/cxx.o" ||
+		rc=1
+	local readme n
+	for readme in README.md libipcon/README.md; do
+		# the first ```c block of each
+		awk '/^```c$/ { on = 1; next } on && /^```$/ { exit } on' "$readme" >"$tu/readme.c"
+		n=$(wc -l <"$tu/readme.c")
+		[ "$n" -gt 10 ] || { echo "$readme: no C example found"; rc=1; continue; }
+		echo "== $readme: its C example ($n lines)"
+		gcc -std=c11 -Wall -Wextra -Werror -Ilibipcon/include/ipcon -c "$tu/readme.c" -o "$tu/readme.o" || rc=1
+	done
+	rm -rf "$tu"
+	return $rc
 }
 
 # The publishable packages (the others have publish = false).

@@ -20,6 +20,7 @@ mod suite;
 mod t_async;
 mod t_badinput;
 mod t_cli;
+mod t_clib;
 mod t_concurrency;
 mod t_events;
 mod t_examples;

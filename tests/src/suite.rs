@@ -45,6 +45,7 @@ pub fn all() -> Vec<Test> {
     v.extend(crate::t_cli::tests());
     v.extend(crate::t_async::tests());
     v.extend(crate::t_examples::tests());
+    v.extend(crate::t_clib::tests());
     v.extend(crate::t_system::tests());
     v
 }

@@ -88,11 +88,12 @@ do_install_ptest() {
 PACKAGES =+ "${PN}-examples"
 FILES:${PN}-examples += "${IPCON_EXAMPLES_DIR}"
 
-# The suite runs the examples, and "unshare -n/-U/-r/-p/-f" for its
-# namespace tests (openembedded-core's busybox has no unshare); the rest
-# it runs (modprobe, rmmod, mount, dirname) are busybox's default applets.
+# The suite runs the examples (the C ones of libipcon too) and the C
+# library's test program, and "unshare -n/-U/-r/-p/-f" for its namespace
+# tests (openembedded-core's busybox has no unshare); the rest it runs
+# (modprobe, rmmod, mount, dirname) are busybox's default applets.
 # qemu/lib/guest_userland.py checks this list against what the suite runs.
-RDEPENDS:${PN}-ptest += "${PN}-examples util-linux-unshare"
+RDEPENDS:${PN}-ptest += "${PN}-examples libipcon-examples libipcon-ptest util-linux-unshare"
 # The module is machine-specific and this recipe is not: a recommendation
 # keeps kernel-module-ipcon out of this recipe's task signatures (an
 # RDEPENDS would tie ipcon to each MACHINE's kernel). packagegroup-ipcon

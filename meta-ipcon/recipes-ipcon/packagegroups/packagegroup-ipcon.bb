@@ -1,8 +1,9 @@
-SUMMARY = "ipcon: the kernel module, its policy, the ipcon tool and the examples"
+SUMMARY = "ipcon: the kernel module, its policy, the tool, libipcon and the examples"
 DESCRIPTION = "Everything a device needs for ipcon IPC: the ipcon kernel \
                module (loaded at boot), the policy loaded right after it \
-               (/etc/ipcon/policy), the ipcon command-line tool and the \
-               example programs. Add it to IMAGE_INSTALL."
+               (/etc/ipcon/policy), the ipcon command-line tool, the C \
+               library libipcon and the example programs. Add it to \
+               IMAGE_INSTALL."
 HOMEPAGE = "https://github.com/ipcon-rs/ipcon"
 BUGTRACKER = "https://github.com/ipcon-rs/ipcon/issues"
 SECTION = "base"
@@ -18,4 +19,6 @@ RDEPENDS:${PN} = "\
     ipcon-examples \
     ipcon-policy \
     kernel-module-ipcon \
+    libipcon \
+    libipcon-examples \
 "

@@ -70,3 +70,26 @@ class IpconTest(OERuntimeTestCase):
         failed = [l for l in out.splitlines() if l.startswith(('FAIL: ', 'ERROR: '))]
         self.assertFalse(failed, msg=out)
         self.assertGreater(len(passed), 50, msg=out)
+
+    @OETestDepends(['ipcon.IpconTest.test_ipcon_module_autoloaded'])
+    @OEHasPackage(['libipcon-examples'])
+    def test_libipcon_c_example(self):
+        # A C program of the image (built against libipcon by the recipe;
+        # nothing is compiled on the target) serves a request from another
+        # and from the ipcon tool.
+        self.run_ok('rm -f /tmp/rpc_server_c.out; '
+                    '/usr/libexec/ipcon/examples/rpc_server_c --count 2 >/tmp/rpc_server_c.out 2>&1 &')
+        out = self.run_ok('/usr/libexec/ipcon/examples/rpc_client_c "40 2"')
+        self.assertEqual(out.strip(), 'rpc_client_c: 40 2 = 42')
+        out = self.run_ok('ipcon call example.sum "2 2"')
+        self.assertTrue(out.strip().endswith(': 4'), msg=out)
+        self.run_ok('for i in 1 2 3 4 5 6 7 8 9 10; do pidof rpc_server_c >/dev/null || exit 0; sleep 1; done; exit 1')
+        out = self.run_ok('cat /tmp/rpc_server_c.out')
+        self.assertIn('"40 2" -> "42"', out)
+
+    @OETestDepends(['ipcon.IpconTest.test_ipcon_module_autoloaded'])
+    @OEHasPackage(['libipcon-ptest'])
+    def test_libipcon_ptest(self):
+        out = self.run_ok('ptest-runner -t 120 libipcon', timeout=300)
+        self.assertIn('PASS: ipcon-c-test-static', out)
+        self.assertNotIn('FAIL: ', out)

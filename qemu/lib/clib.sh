@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: MIT OR Apache-2.0
+# shellcheck shell=bash
+# libipcon, the C library, for the guest: built as its recipe builds it
+# (meta-ipcon/recipes-ipcon/libipcon): the library with cargo and laid out
+# as cargo-c installs it (libipcon/install-c-library), then the C examples
+# and the C test compiled against that installed tree through its
+# pkg-config file, with -Wall -Wextra -Werror: the test linked once with
+# the shared library and once with the static one.
+
+# Where libipcon-ptest installs the C test programs.
+LIBIPCON_PTEST_DIR=/usr/lib/libipcon/ptest
+LIBIPCON_LAYER_FILES=$IPCON_ROOT/meta-ipcon/recipes-ipcon/libipcon/files
+C_FLAGS=(-O2 -Wall -Wextra -Werror)
+declare -A CLIB_BUILT=()
+
+# clib_dir ARCH: the installed tree (stage) and the C programs (bin) of ARCH.
+clib_dir() {
+	echo "$IPCON_ROOT/target/libipcon-$1"
+}
+
+# recipe_c_examples: LIBIPCON_EXAMPLES of the libipcon recipe.
+recipe_c_examples() {
+	python3 "$IPCON_ROOT/qemu/lib/guest_userland.py" recipe-var LIBIPCON_EXAMPLES --recipe \
+		meta-ipcon/recipes-ipcon/libipcon/libipcon_0.1.0.bb
+}
+
+# build_c_library ARCH: the library and the C programs for ARCH, once per run.
+build_c_library() {
+	local arch=$1 dir stage bin cc e log
+	[ -n "${CLIB_BUILT[$arch]:-}" ] && return 0
+	dir=$(clib_dir "$arch")
+	stage=$dir/stage bin=$dir/bin
+	log "building libipcon and its C programs as the libipcon recipe does ($arch)"
+	guest_cargo "$arch" "$IPCON_CACHE/libipcon-build-$arch.log" build --release --locked -p libipcon
+	rm -rf "$dir" && mkdir -p "$bin"
+	"$IPCON_ROOT/libipcon/install-c-library" "$GUEST_TARGET_DIR/release" "$stage" /usr
+	check_c_exports "$arch" "$stage"
+	local pc=(env "PKG_CONFIG_LIBDIR=$stage/usr/lib/pkgconfig" "PKG_CONFIG_SYSROOT_DIR=$stage" pkg-config)
+	local cflags libs private
+	read -r -a cflags <<<"$("${pc[@]}" --cflags ipcon)" || true
+	read -r -a libs <<<"$("${pc[@]}" --libs ipcon)" || true
+	# the static library in place of -lipcon, then what it needs
+	read -r -a private <<<"$("${pc[@]}" --static --libs-only-l ipcon | sed 's/-lipcon\b//')" || true
+	[ ${#libs[@]} -gt 0 ] || die "pkg-config finds no ipcon in $stage/usr/lib/pkgconfig"
+	cc=$(cross_prefix "$arch")gcc
+	log=$IPCON_CACHE/libipcon-c-$arch.log
+	: >"$log"
+	for e in $(recipe_c_examples); do
+		run_quiet_append "$log" "$cc" "${C_FLAGS[@]}" "${cflags[@]}" \
+			"$IPCON_ROOT/libipcon/examples/$e.c" "${libs[@]}" -o "$bin/${e}_c"
+	done
+	run_quiet_append "$log" "$cc" "${C_FLAGS[@]}" "${cflags[@]}" \
+		"$IPCON_ROOT/libipcon/tests/ipcon_c_test.c" "${libs[@]}" -lpthread -o "$bin/ipcon-c-test"
+	run_quiet_append "$log" "$cc" "${C_FLAGS[@]}" "${cflags[@]}" \
+		"$IPCON_ROOT/libipcon/tests/ipcon_c_test.c" "$stage/usr/lib/libipcon.a" "${private[@]}" \
+		-o "$bin/ipcon-c-test-static"
+	CLIB_BUILT[$arch]=1
+}
+
+# check_c_exports ARCH STAGE: the shared library's soname is
+# libipcon.so.MAJOR.MINOR (0.x) and it exports ipcon_* functions only.
+check_c_exports() {
+	local arch=$1 stage=$2 so soname others
+	so=$(find "$stage/usr/lib" -name 'libipcon.so.*.*.*' | head -n 1)
+	[ -n "$so" ] || die "install-c-library installed no libipcon.so.X.Y.Z in $stage/usr/lib"
+	soname=$("$(cross_prefix "$arch")readelf" -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+	[[ $soname =~ ^libipcon\.so\.[0-9]+(\.[0-9]+)?$ ]] || die "$so: soname '$soname', want libipcon.so.N"
+	[ -e "$stage/usr/lib/$soname" ] || die "$so: no $soname link next to it"
+	others=$("$(cross_prefix "$arch")nm" -D --defined-only "$so" | awk '$3 !~ /^ipcon_/ { print $3 }')
+	[ -z "$others" ] || die "$so exports more than ipcon_*: $(echo "$others" | tr '\n' ' ')"
+	vlog "$so: soname $soname, exports $("$(cross_prefix "$arch")nm" -D --defined-only "$so" | wc -l) ipcon_* symbols"
+}
+
+# run_quiet_append LOG CMD...: run CMD, its output appended to LOG; on
+# failure show the end of LOG and stop.
+run_quiet_append() {
+	local log=$1
+	shift
+	echo "+ $*" >>"$log"
+	"$@" >>"$log" 2>&1 || {
+		tail -n 30 "$log" >&2
+		die "failed: $* (log: $log)"
+	}
+}
+
+# install_c_library ROOT ARCH: what the libipcon packages install: the
+# shared library (libipcon), the C examples (libipcon-examples, next to
+# the Rust ones) and the C test with its run-ptest (libipcon-ptest).
+install_c_library() {
+	local root=$1 arch=$2 dir e
+	dir=$(clib_dir "$arch")
+	[ -n "${CLIB_BUILT[$arch]:-}" ] || die "install_c_library: libipcon was not built for $arch"
+	cp -a "$dir"/stage/usr/lib/libipcon.so.* "$root/usr/lib/"
+	for e in $(recipe_c_examples); do
+		cp "$dir/bin/${e}_c" "$root$EXAMPLES_DIR/"
+	done
+	mkdir -p "$root$LIBIPCON_PTEST_DIR"
+	cp "$dir/bin/ipcon-c-test" "$dir/bin/ipcon-c-test-static" "$root$LIBIPCON_PTEST_DIR/"
+	cp "$LIBIPCON_LAYER_FILES/run-ptest" "$root$LIBIPCON_PTEST_DIR/"
+}
