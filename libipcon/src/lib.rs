@@ -595,6 +595,41 @@ unsafe fn with_data(
     status(f(tx, data))
 }
 
+/// Run a send with the peer's requesting half, a checked name and a
+/// checked payload.
+///
+/// # Safety
+/// As for `tx`, `name_arg` and `data_arg`.
+unsafe fn with_name_data(
+    peer: *mut ipcon_peer,
+    name: *const c_char,
+    data: *const c_void,
+    len: usize,
+    f: impl FnOnce(&mut OwnedRequester, &str, &[u8]) -> Result<(), ipcon::Error>,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    match unsafe { name_arg(name) } {
+        // SAFETY: the caller's contract.
+        Ok(name) => unsafe { with_data(peer, data, len, |tx, d| f(tx, name, d)) },
+        Err(e) => e,
+    }
+}
+
+/// Run a request that takes no argument with the peer's requesting half.
+///
+/// # Safety
+/// As for `tx`.
+pub(crate) unsafe fn with_tx(
+    peer: *mut ipcon_peer,
+    f: impl FnOnce(&mut OwnedRequester) -> Result<(), ipcon::Error>,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    match unsafe { tx(peer) } {
+        Ok(tx) => status(f(tx)),
+        Err(e) => e,
+    }
+}
+
 /// Send len bytes (at most IPCON_DATA_MAX; data may be NULL if len is 0)
 /// to the peer with this port. Returns once the message is in the
 /// receiver's queue, or a negative errno with nothing delivered:
@@ -644,12 +679,11 @@ pub unsafe extern "C" fn ipcon_send_to_service(
     len: usize,
 ) -> c_int {
     // SAFETY: the caller's contract.
-    let name = match unsafe { name_arg(service) } {
-        Ok(n) => n,
-        Err(e) => return e,
-    };
-    // SAFETY: the caller's contract.
-    unsafe { with_data(peer, data, len, |tx, d| tx.send_to_service(name, d)) }
+    unsafe {
+        with_name_data(peer, service, data, len, |tx, n, d| {
+            tx.send_to_service(n, d)
+        })
+    }
 }
 
 /// Publish len bytes to one of this peer's groups: every member gets it
@@ -668,12 +702,7 @@ pub unsafe extern "C" fn ipcon_publish(
     len: usize,
 ) -> c_int {
     // SAFETY: the caller's contract.
-    let name = match unsafe { name_arg(group) } {
-        Ok(n) => n,
-        Err(e) => return e,
-    };
-    // SAFETY: the caller's contract.
-    unsafe { with_data(peer, data, len, |tx, d| tx.publish(name, d)) }
+    unsafe { with_name_data(peer, group, data, len, |tx, n, d| tx.publish(n, d)) }
 }
 
 /// Receive kernel events (IPCON_MSG_EVENT): services and groups added and
@@ -685,10 +714,7 @@ pub unsafe extern "C" fn ipcon_publish(
 #[no_mangle]
 pub unsafe extern "C" fn ipcon_subscribe_events(peer: *mut ipcon_peer) -> c_int {
     // SAFETY: the caller's contract.
-    match unsafe { tx(peer) } {
-        Ok(tx) => status(tx.subscribe_events()),
-        Err(e) => e,
-    }
+    unsafe { with_tx(peer, |tx| tx.subscribe_events()) }
 }
 
 /// Stop receiving kernel events. Returns 0 or a negative errno:
@@ -699,9 +725,23 @@ pub unsafe extern "C" fn ipcon_subscribe_events(peer: *mut ipcon_peer) -> c_int 
 #[no_mangle]
 pub unsafe extern "C" fn ipcon_unsubscribe_events(peer: *mut ipcon_peer) -> c_int {
     // SAFETY: the caller's contract.
-    match unsafe { tx(peer) } {
-        Ok(tx) => status(tx.unsubscribe_events()),
-        Err(e) => e,
+    unsafe { with_tx(peer, |tx| tx.unsubscribe_events()) }
+}
+
+/// Run a listing with the peer's requesting half and a checked buffer.
+///
+/// # Safety
+/// As for `tx` and `buf_arg`.
+unsafe fn with_dump(
+    peer: *mut ipcon_peer,
+    buf: *mut c_void,
+    len: usize,
+    f: impl FnOnce(&mut OwnedRequester, &mut [u8]) -> Result<(), ipcon::Error>,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    match unsafe { (tx(peer), buf_arg(buf, len)) } {
+        (Ok(tx), Ok(buf)) => status(f(tx, buf)),
+        (Err(e), _) | (_, Err(e)) => e,
     }
 }
 
@@ -722,23 +762,22 @@ pub unsafe extern "C" fn ipcon_list_services(
     cb: ipcon_service_cb,
     arg: *mut c_void,
 ) -> c_int {
-    // SAFETY: the caller's contract.
-    let (tx, buf) = match unsafe { (tx(peer), buf_arg(buf, len)) } {
-        (Ok(tx), Ok(buf)) => (tx, buf),
-        (Err(e), _) | (_, Err(e)) => return e,
-    };
     let Some(cb) = cb else {
         return -errors::EINVAL;
     };
-    status(tx.services(buf, |s| {
-        let mut info = ipcon_service_info {
-            name: [0; IPCON_NAME_SIZE],
-            owner: convert::owner_of(s.port, s.id, s.uid, s.gid),
-        };
-        put_name(&mut info.name, Some(s.name));
-        // SAFETY: a C callback given by the caller, with its argument.
-        unsafe { cb(&info, arg) };
-    }))
+    let list = |tx: &mut OwnedRequester, buf: &mut [u8]| {
+        tx.services(buf, |s| {
+            let mut info = ipcon_service_info {
+                name: [0; IPCON_NAME_SIZE],
+                owner: convert::owner_of(s.port, s.id, s.uid, s.gid),
+            };
+            put_name(&mut info.name, Some(s.name));
+            // SAFETY: a C callback given by the caller, with its argument.
+            unsafe { cb(&info, arg) };
+        })
+    };
+    // SAFETY: the caller's contract.
+    unsafe { with_dump(peer, buf, len, list) }
 }
 
 /// Call cb for every group, with arg; buf as for ipcon_list_services().
@@ -755,25 +794,24 @@ pub unsafe extern "C" fn ipcon_list_groups(
     cb: ipcon_group_cb,
     arg: *mut c_void,
 ) -> c_int {
-    // SAFETY: the caller's contract.
-    let (tx, buf) = match unsafe { (tx(peer), buf_arg(buf, len)) } {
-        (Ok(tx), Ok(buf)) => (tx, buf),
-        (Err(e), _) | (_, Err(e)) => return e,
-    };
     let Some(cb) = cb else {
         return -errors::EINVAL;
     };
-    status(tx.groups(buf, |g| {
-        let mut info = ipcon_group_info {
-            name: [0; IPCON_NAME_SIZE],
-            owner: convert::owner_of(g.owner, g.owner_id, g.owner_uid, g.owner_gid),
-            members: g.members,
-            retain: g.retain,
-        };
-        put_name(&mut info.name, Some(g.name));
-        // SAFETY: a C callback given by the caller, with its argument.
-        unsafe { cb(&info, arg) };
-    }))
+    let list = |tx: &mut OwnedRequester, buf: &mut [u8]| {
+        tx.groups(buf, |g| {
+            let mut info = ipcon_group_info {
+                name: [0; IPCON_NAME_SIZE],
+                owner: convert::owner_of(g.owner, g.owner_id, g.owner_uid, g.owner_gid),
+                members: g.members,
+                retain: g.retain,
+            };
+            put_name(&mut info.name, Some(g.name));
+            // SAFETY: a C callback given by the caller, with its argument.
+            unsafe { cb(&info, arg) };
+        })
+    };
+    // SAFETY: the caller's contract.
+    unsafe { with_dump(peer, buf, len, list) }
 }
 
 /// How a receive waits.

@@ -9,7 +9,7 @@ use ipcon::policy::Policy;
 
 use crate::convert::status;
 use crate::errors::{self, EINVAL, ENOSPC};
-use crate::{ipcon_peer, tx};
+use crate::{ipcon_peer, tx, with_tx};
 
 /// Parse a NUL-terminated policy text; on errors, the first one's line.
 ///
@@ -119,8 +119,5 @@ pub unsafe extern "C" fn ipcon_policy_show(
 #[no_mangle]
 pub unsafe extern "C" fn ipcon_policy_clear(peer: *mut ipcon_peer) -> c_int {
     // SAFETY: the caller's contract.
-    match unsafe { tx(peer) } {
-        Ok(tx) => status(tx.clear_policy()),
-        Err(e) => e,
-    }
+    unsafe { with_tx(peer, |tx| tx.clear_policy()) }
 }

@@ -27,6 +27,39 @@
 
 #define WAIT_MS 5000
 
+/*
+ * Allocations, counted while `counting` is set: this program's malloc,
+ * calloc and realloc stand in front of the C library's (the library's
+ * calls reach them, shared or static), to prove that sending and
+ * receiving allocate nothing.
+ */
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t size);
+static volatile int counting;
+static volatile long allocations;
+
+void *malloc(size_t size)
+{
+	if (counting)
+		allocations++;
+	return __libc_malloc(size);
+}
+
+void *calloc(size_t n, size_t size)
+{
+	if (counting)
+		allocations++;
+	return __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t size)
+{
+	if (counting)
+		allocations++;
+	return __libc_realloc(p, size);
+}
+
 static int failed, passed;
 static unsigned char buf[IPCON_RECV_BUFFER_SIZE];
 static unsigned char dump[IPCON_DUMP_BUFFER_SIZE];
@@ -393,6 +426,41 @@ static void test_events(struct ipcon_peer *w)
 	expect(ipcon_unsubscribe_events(w), -ENOTCONN, "unsubscribe_events: not subscribed");
 }
 
+/* A steady state of sends and receives of every kind: no allocation. */
+static void test_no_allocation(struct ipcon_peer *p)
+{
+	struct ipcon_peer *q = open_peer();
+	char svc[IPCON_NAME_SIZE], grp[IPCON_NAME_SIZE];
+	struct ipcon_message msg;
+	int i, err = 0, round;
+
+	expect(ipcon_register_service(q, uniq(svc, "alloc")), 0, "a service");
+	expect(ipcon_register_group(p, uniq(grp, "alloc"), 0), 0, "a group");
+	expect(ipcon_join(q, grp, 0), 0, "joined");
+	expect(ipcon_subscribe_events(q), 0, "events");
+	for (round = 0; round < 2 && !err; round++) {
+		/* round 0 warms up (first use of everything), round 1 counts */
+		allocations = 0;
+		counting = round == 1;
+		for (i = 0; i < 50 && !err; i++) {
+			err = ipcon_send_to_port(p, ipcon_port(q), "port", 4) ||
+			      ipcon_send_to_id(p, ipcon_id(q), "id", 2) ||
+			      ipcon_send_to_service(p, svc, "svc", 3) ||
+			      ipcon_publish(p, grp, "grp", 3);
+			while (!err && ipcon_try_recv(q, buf, sizeof(buf), &msg) == 0)
+				;
+			err = err || ipcon_recv_timeout(q, buf, sizeof(buf), 1, &msg) != -ETIMEDOUT ||
+			      ipcon_strerror(-ENOENT) == NULL;
+		}
+		counting = 0;
+	}
+	check(!err, "sends and receives of every kind", "a call failed");
+	check(allocations == 0, "sending and receiving allocate nothing",
+	      "%ld allocations in 50 rounds", allocations);
+	expect(ipcon_unregister_group(p, grp), 0, "remove the group");
+	ipcon_close(q);
+}
+
 struct receiver {
 	struct ipcon_peer *peer;
 	int err;
@@ -515,6 +583,7 @@ int main(void)
 	test_lost(p);
 	test_events(p);
 	test_threads(p);
+	test_no_allocation(p);
 	if (geteuid() == 0)
 		test_policy(p);
 	else
