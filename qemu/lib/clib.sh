@@ -54,6 +54,10 @@ build_c_library() {
 	run_quiet_append "$log" "$cc" "${C_FLAGS[@]}" "${cflags[@]}" \
 		"$IPCON_ROOT/libipcon/tests/ipcon_c_test.c" "$stage/usr/lib/libipcon.a" "${private[@]}" \
 		-o "$bin/ipcon-c-test-static"
+	local so
+	so=$(find "$stage/usr/lib" -name 'libipcon.so.*.*.*' | head -n 1)
+	FOOTPRINT_LINES+=("$(printf '%-8s %-34s %9s bytes' "$arch" "$(basename "$so") (C library)" \
+		"$(stripped_size "$arch" "$so")")")
 	CLIB_BUILT[$arch]=1
 }
 
