@@ -263,6 +263,8 @@ pub type ipcon_group_cb =
     Option<unsafe extern "C" fn(info: *const ipcon_group_info, arg: *mut c_void)>;
 
 /// The library's version, "MAJOR.MINOR.PATCH".
+///
+/// Threads: any thread, any time.
 #[no_mangle]
 pub extern "C" fn ipcon_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
@@ -272,6 +274,8 @@ pub extern "C" fn ipcon_version() -> *const c_char {
 ///
 /// Returns 0, or a negative errno: -EPROTONOSUPPORT (the ipcon kernel
 /// module is not loaded), -EINVAL (peer is NULL), another from socket(2).
+///
+/// Threads: any thread, any time.
 ///
 /// # Safety
 /// peer is NULL or points to writable storage for a pointer.
@@ -295,6 +299,8 @@ pub unsafe extern "C" fn ipcon_open(peer: *mut *mut ipcon_peer) -> c_int {
 /// Close a peer: its sockets are closed, its services and groups removed
 /// (subscribers of events see IPCON_EVENT_PEER_GONE), and it is freed.
 /// NULL is ignored.
+///
+/// Threads: nothing else may run on the peer, or follow.
 ///
 /// # Safety
 /// peer is NULL or was returned by ipcon_open() and not closed yet; no
@@ -336,6 +342,8 @@ unsafe fn rx<'a>(peer: *const ipcon_peer) -> Result<&'a OwnedReceiver, c_int> {
 /// (readable: a message is waiting). Owned by the peer: do not close it.
 /// Returns it, or -EINVAL if peer is NULL.
 ///
+/// Threads: a receive: may run while a request runs in another thread.
+///
 /// # Safety
 /// peer is NULL or a live peer.
 #[no_mangle]
@@ -349,6 +357,8 @@ pub unsafe extern "C" fn ipcon_fd(peer: *const ipcon_peer) -> c_int {
 
 /// The peer's port (what others send to); 0 if peer is NULL.
 ///
+/// Threads: a receive: may run while a request runs in another thread.
+///
 /// # Safety
 /// peer is NULL or a live peer.
 #[no_mangle]
@@ -359,6 +369,8 @@ pub unsafe extern "C" fn ipcon_port(peer: *const ipcon_peer) -> u32 {
 
 /// The peer's id, unique in the network namespace and never reused; 0 if
 /// peer is NULL.
+///
+/// Threads: a receive: may run while a request runs in another thread.
 ///
 /// # Safety
 /// peer is NULL or a live peer.
@@ -372,6 +384,8 @@ pub unsafe extern "C" fn ipcon_id(peer: *const ipcon_peer) -> u64 {
 /// and dropped (only a process with CAP_NET_ADMIN can send them); 0 if
 /// peer is NULL.
 ///
+/// Threads: a receive: may run while a request runs in another thread.
+///
 /// # Safety
 /// peer is NULL or a live peer.
 #[no_mangle]
@@ -384,6 +398,8 @@ pub unsafe extern "C" fn ipcon_dropped_foreign(peer: *const ipcon_peer) -> u32 {
 /// store the size in effect in *actual (if actual is not NULL). A larger
 /// queue absorbs bursts before the kernel drops (IPCON_MSG_LOST).
 /// Returns 0 or a negative errno (-EINVAL: peer is NULL).
+///
+/// Threads: a receive: may run while a request runs in another thread.
 ///
 /// # Safety
 /// peer is NULL or a live peer; actual is NULL or writable.
@@ -432,6 +448,8 @@ unsafe fn with_name(
 /// or not a name: 1 to 63 bytes of [A-Za-z0-9._:-]), -EACCES (the policy
 /// denies it), -EDQUOT (the per-user limit).
 ///
+/// Threads: a request: one at a time on a peer.
+///
 /// # Safety
 /// peer is NULL or a live peer; name is NULL or a string.
 #[no_mangle]
@@ -446,6 +464,8 @@ pub unsafe extern "C" fn ipcon_register_service(
 /// Remove one of this peer's services. Returns 0 or a negative errno:
 /// -ENOENT (no such service), -EPERM (another peer's), -EINVAL.
 ///
+/// Threads: a request: one at a time on a peer.
+///
 /// # Safety
 /// peer is NULL or a live peer; name is NULL or a string.
 #[no_mangle]
@@ -459,6 +479,8 @@ pub unsafe extern "C" fn ipcon_unregister_service(
 
 /// The port of the service's owner, in *port. Returns 0 or a negative
 /// errno: -ENOENT (no such service), -EINVAL.
+///
+/// Threads: a request: one at a time on a peer.
 ///
 /// # Safety
 /// peer is NULL or a live peer; name is NULL or a string; port is NULL or
@@ -485,6 +507,8 @@ pub unsafe extern "C" fn ipcon_resolve(
 
 /// The service's owner (port, id, uid, gid) in *owner: check it before
 /// trusting the service. Returns 0 or a negative errno: -ENOENT, -EINVAL.
+///
+/// Threads: a request: one at a time on a peer.
 ///
 /// # Safety
 /// peer is NULL or a live peer; name is NULL or a string; owner is NULL or
@@ -513,6 +537,8 @@ pub unsafe extern "C" fn ipcon_resolve_owner(
 /// 0 or IPCON_GROUP_RETAIN. Returns 0 or a negative errno: -EEXIST,
 /// -EINVAL (NULL, not a name, unknown flags), -EACCES, -EDQUOT.
 ///
+/// Threads: a request: one at a time on a peer.
+///
 /// # Safety
 /// peer is NULL or a live peer; name is NULL or a string.
 #[no_mangle]
@@ -534,6 +560,8 @@ pub unsafe extern "C" fn ipcon_register_group(
 /// IPCON_EVENT_GROUP_REMOVED). Returns 0 or a negative errno: -ENOENT,
 /// -EPERM (another peer's), -EINVAL.
 ///
+/// Threads: a request: one at a time on a peer.
+///
 /// # Safety
 /// peer is NULL or a live peer; name is NULL or a string.
 #[no_mangle]
@@ -548,6 +576,8 @@ pub unsafe extern "C" fn ipcon_unregister_group(
 /// Join a group: its messages are then delivered to this peer; flags 0 or
 /// IPCON_JOIN_LAST. Returns 0 or a negative errno: -ENOENT (no such
 /// group), -EALREADY (a member already), -EACCES, -EDQUOT, -EINVAL.
+///
+/// Threads: a request: one at a time on a peer.
 ///
 /// # Safety
 /// peer is NULL or a live peer; name is NULL or a string.
@@ -568,6 +598,8 @@ pub unsafe extern "C" fn ipcon_join(
 
 /// Leave a group. Returns 0 or a negative errno: -ENOENT, -ENOTCONN (not
 /// a member), -EINVAL.
+///
+/// Threads: a request: one at a time on a peer.
 ///
 /// # Safety
 /// peer is NULL or a live peer; name is NULL or a string.
@@ -636,6 +668,8 @@ pub(crate) unsafe fn with_tx(
 /// -ECONNREFUSED (no such peer), -ENOBUFS (its queue is full), -EMSGSIZE
 /// (too long), -EACCES (the policy), -EINVAL.
 ///
+/// Threads: a request: one at a time on a peer.
+///
 /// # Safety
 /// peer is NULL or a live peer; data is NULL or len readable bytes.
 #[no_mangle]
@@ -652,6 +686,8 @@ pub unsafe extern "C" fn ipcon_send_to_port(
 /// Like ipcon_send_to_port(), to the peer with this id: that very peer or
 /// none (-ECONNREFUSED once it is gone, even if its port is reused).
 ///
+/// Threads: a request: one at a time on a peer.
+///
 /// # Safety
 /// peer is NULL or a live peer; data is NULL or len readable bytes.
 #[no_mangle]
@@ -667,6 +703,8 @@ pub unsafe extern "C" fn ipcon_send_to_id(
 
 /// Like ipcon_send_to_port(), to the owner of a service; -ENOENT if there
 /// is no such service.
+///
+/// Threads: a request: one at a time on a peer.
 ///
 /// # Safety
 /// peer is NULL or a live peer; service is NULL or a string; data is NULL
@@ -691,6 +729,8 @@ pub unsafe extern "C" fn ipcon_send_to_service(
 /// Returns 0 or a negative errno: -ENOENT, -EPERM (not the owner),
 /// -EMSGSIZE, -EDQUOT (retained bytes), -EINVAL.
 ///
+/// Threads: a request: one at a time on a peer.
+///
 /// # Safety
 /// peer is NULL or a live peer; group is NULL or a string; data is NULL
 /// or len readable bytes.
@@ -709,6 +749,8 @@ pub unsafe extern "C" fn ipcon_publish(
 /// removed, peers gone. Returns 0 or a negative errno: -EALREADY,
 /// -EDQUOT, -EINVAL.
 ///
+/// Threads: a request: one at a time on a peer.
+///
 /// # Safety
 /// peer is NULL or a live peer.
 #[no_mangle]
@@ -719,6 +761,8 @@ pub unsafe extern "C" fn ipcon_subscribe_events(peer: *mut ipcon_peer) -> c_int 
 
 /// Stop receiving kernel events. Returns 0 or a negative errno:
 /// -ENOTCONN (not subscribed), -EINVAL.
+///
+/// Threads: a request: one at a time on a peer.
 ///
 /// # Safety
 /// peer is NULL or a live peer.
@@ -751,6 +795,8 @@ unsafe fn with_dump(
 /// meanwhile may or may not be. Returns 0 or a negative errno: -ENOSPC
 /// (buf too small), -EINVAL (NULL).
 ///
+/// Threads: a request: one at a time on a peer.
+///
 /// # Safety
 /// peer is NULL or a live peer; buf is NULL or len writable bytes; cb is
 /// NULL or a function taking arg.
@@ -782,6 +828,8 @@ pub unsafe extern "C" fn ipcon_list_services(
 
 /// Call cb for every group, with arg; buf as for ipcon_list_services().
 /// Returns 0 or a negative errno: -ENOSPC, -EINVAL.
+///
+/// Threads: a request: one at a time on a peer.
 ///
 /// # Safety
 /// peer is NULL or a live peer; buf is NULL or len writable bytes; cb is
@@ -861,6 +909,8 @@ unsafe fn receive(
 /// was discarded), -EPROTO (a malformed delivery, discarded), -EINTR (a
 /// signal), -EINVAL (NULL). Allocates nothing.
 ///
+/// Threads: a receive: may run while a request runs in another thread.
+///
 /// # Safety
 /// peer is NULL or a live peer; buf is NULL or len writable bytes; msg is
 /// NULL or writable.
@@ -877,6 +927,8 @@ pub unsafe extern "C" fn ipcon_recv(
 
 /// Like ipcon_recv(), waiting at most timeout_ms milliseconds (0: not at
 /// all); -ETIMEDOUT if no message came (-EAGAIN for 0 and none queued).
+///
+/// Threads: a receive: may run while a request runs in another thread.
 ///
 /// # Safety
 /// As for ipcon_recv().
@@ -898,6 +950,8 @@ pub unsafe extern "C" fn ipcon_recv_timeout(
 
 /// Like ipcon_recv() without waiting: -EAGAIN if no message is queued.
 /// With poll(2) on ipcon_fd(), drain the peer with it until -EAGAIN.
+///
+/// Threads: a receive: may run while a request runs in another thread.
 ///
 /// # Safety
 /// As for ipcon_recv().

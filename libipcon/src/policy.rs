@@ -37,6 +37,8 @@ unsafe fn parse(text: *const c_char, bad_line: *mut c_uint) -> Result<Policy, c_
 /// number of the first bad line in *bad_line (if not NULL; 0 for a
 /// missing "default" line or text that is not UTF-8). Any user may check.
 ///
+/// Threads: any thread, any time.
+///
 /// # Safety
 /// text is NULL or a NUL-terminated string; bad_line is NULL or writable.
 #[no_mangle]
@@ -48,6 +50,8 @@ pub unsafe extern "C" fn ipcon_policy_check(text: *const c_char, bad_line: *mut 
 /// Check and install a policy (needs CAP_NET_ADMIN in the user namespace
 /// of the network namespace). Returns 0 or a negative errno: -EINVAL (see
 /// ipcon_policy_check()), -EPERM, -E2BIG (too many rules).
+///
+/// Threads: a request: one at a time on a peer.
 ///
 /// # Safety
 /// peer is NULL or a live peer; text is NULL or a NUL-terminated string;
@@ -74,6 +78,8 @@ pub unsafe extern "C" fn ipcon_policy_load(
 /// reads) into out, NUL-terminated. Returns its length (without the NUL),
 /// or a negative errno: -ENOSPC (len too small; nothing written), -EPERM
 /// (needs CAP_NET_ADMIN), -EINVAL.
+///
+/// Threads: a request: one at a time on a peer.
 ///
 /// # Safety
 /// peer is NULL or a live peer; out is NULL or len writable bytes.
@@ -113,6 +119,8 @@ pub unsafe extern "C" fn ipcon_policy_show(
 /// Install the policy of a freshly loaded module: "default allow", no
 /// rules (needs CAP_NET_ADMIN). Returns 0 or a negative errno: -EPERM,
 /// -EINVAL.
+///
+/// Threads: a request: one at a time on a peer.
 ///
 /// # Safety
 /// peer is NULL or a live peer.

@@ -368,6 +368,8 @@ extern "C" {
 
 /**
  * The library's version, "MAJOR.MINOR.PATCH".
+ *
+ * Threads: any thread, any time.
  */
 const char *ipcon_version(void);
 
@@ -376,6 +378,8 @@ const char *ipcon_version(void);
  *
  * Returns 0, or a negative errno: -EPROTONOSUPPORT (the ipcon kernel
  * module is not loaded), -EINVAL (peer is NULL), another from socket(2).
+ *
+ * Threads: any thread, any time.
  *
  * # Safety
  * peer is NULL or points to writable storage for a pointer.
@@ -386,6 +390,8 @@ int ipcon_open(struct ipcon_peer **peer);
  * Close a peer: its sockets are closed, its services and groups removed
  * (subscribers of events see IPCON_EVENT_PEER_GONE), and it is freed.
  * NULL is ignored.
+ *
+ * Threads: nothing else may run on the peer, or follow.
  *
  * # Safety
  * peer is NULL or was returned by ipcon_open() and not closed yet; no
@@ -398,6 +404,8 @@ void ipcon_close(struct ipcon_peer *peer);
  * (readable: a message is waiting). Owned by the peer: do not close it.
  * Returns it, or -EINVAL if peer is NULL.
  *
+ * Threads: a receive: may run while a request runs in another thread.
+ *
  * # Safety
  * peer is NULL or a live peer.
  */
@@ -405,6 +413,8 @@ int ipcon_fd(const struct ipcon_peer *peer);
 
 /**
  * The peer's port (what others send to); 0 if peer is NULL.
+ *
+ * Threads: a receive: may run while a request runs in another thread.
  *
  * # Safety
  * peer is NULL or a live peer.
@@ -415,6 +425,8 @@ uint32_t ipcon_port(const struct ipcon_peer *peer);
  * The peer's id, unique in the network namespace and never reused; 0 if
  * peer is NULL.
  *
+ * Threads: a receive: may run while a request runs in another thread.
+ *
  * # Safety
  * peer is NULL or a live peer.
  */
@@ -424,6 +436,8 @@ uint64_t ipcon_id(const struct ipcon_peer *peer);
  * How many datagrams not sent by the kernel the peer's sockets received
  * and dropped (only a process with CAP_NET_ADMIN can send them); 0 if
  * peer is NULL.
+ *
+ * Threads: a receive: may run while a request runs in another thread.
  *
  * # Safety
  * peer is NULL or a live peer.
@@ -436,6 +450,8 @@ uint32_t ipcon_dropped_foreign(const struct ipcon_peer *peer);
  * queue absorbs bursts before the kernel drops (IPCON_MSG_LOST).
  * Returns 0 or a negative errno (-EINVAL: peer is NULL).
  *
+ * Threads: a receive: may run while a request runs in another thread.
+ *
  * # Safety
  * peer is NULL or a live peer; actual is NULL or writable.
  */
@@ -447,6 +463,8 @@ int ipcon_set_recv_buffer_size(const struct ipcon_peer *peer, size_t bytes, size
  * or not a name: 1 to 63 bytes of [A-Za-z0-9._:-]), -EACCES (the policy
  * denies it), -EDQUOT (the per-user limit).
  *
+ * Threads: a request: one at a time on a peer.
+ *
  * # Safety
  * peer is NULL or a live peer; name is NULL or a string.
  */
@@ -455,6 +473,8 @@ int ipcon_register_service(struct ipcon_peer *peer, const char *name);
 /**
  * Remove one of this peer's services. Returns 0 or a negative errno:
  * -ENOENT (no such service), -EPERM (another peer's), -EINVAL.
+ *
+ * Threads: a request: one at a time on a peer.
  *
  * # Safety
  * peer is NULL or a live peer; name is NULL or a string.
@@ -465,6 +485,8 @@ int ipcon_unregister_service(struct ipcon_peer *peer, const char *name);
  * The port of the service's owner, in *port. Returns 0 or a negative
  * errno: -ENOENT (no such service), -EINVAL.
  *
+ * Threads: a request: one at a time on a peer.
+ *
  * # Safety
  * peer is NULL or a live peer; name is NULL or a string; port is NULL or
  * writable.
@@ -474,6 +496,8 @@ int ipcon_resolve(struct ipcon_peer *peer, const char *name, uint32_t *port);
 /**
  * The service's owner (port, id, uid, gid) in *owner: check it before
  * trusting the service. Returns 0 or a negative errno: -ENOENT, -EINVAL.
+ *
+ * Threads: a request: one at a time on a peer.
  *
  * # Safety
  * peer is NULL or a live peer; name is NULL or a string; owner is NULL or
@@ -486,6 +510,8 @@ int ipcon_resolve_owner(struct ipcon_peer *peer, const char *name, struct ipcon_
  * 0 or IPCON_GROUP_RETAIN. Returns 0 or a negative errno: -EEXIST,
  * -EINVAL (NULL, not a name, unknown flags), -EACCES, -EDQUOT.
  *
+ * Threads: a request: one at a time on a peer.
+ *
  * # Safety
  * peer is NULL or a live peer; name is NULL or a string.
  */
@@ -495,6 +521,8 @@ int ipcon_register_group(struct ipcon_peer *peer, const char *name, unsigned int
  * Remove one of this peer's groups (members with events see
  * IPCON_EVENT_GROUP_REMOVED). Returns 0 or a negative errno: -ENOENT,
  * -EPERM (another peer's), -EINVAL.
+ *
+ * Threads: a request: one at a time on a peer.
  *
  * # Safety
  * peer is NULL or a live peer; name is NULL or a string.
@@ -506,6 +534,8 @@ int ipcon_unregister_group(struct ipcon_peer *peer, const char *name);
  * IPCON_JOIN_LAST. Returns 0 or a negative errno: -ENOENT (no such
  * group), -EALREADY (a member already), -EACCES, -EDQUOT, -EINVAL.
  *
+ * Threads: a request: one at a time on a peer.
+ *
  * # Safety
  * peer is NULL or a live peer; name is NULL or a string.
  */
@@ -514,6 +544,8 @@ int ipcon_join(struct ipcon_peer *peer, const char *name, unsigned int flags);
 /**
  * Leave a group. Returns 0 or a negative errno: -ENOENT, -ENOTCONN (not
  * a member), -EINVAL.
+ *
+ * Threads: a request: one at a time on a peer.
  *
  * # Safety
  * peer is NULL or a live peer; name is NULL or a string.
@@ -527,6 +559,8 @@ int ipcon_leave(struct ipcon_peer *peer, const char *name);
  * -ECONNREFUSED (no such peer), -ENOBUFS (its queue is full), -EMSGSIZE
  * (too long), -EACCES (the policy), -EINVAL.
  *
+ * Threads: a request: one at a time on a peer.
+ *
  * # Safety
  * peer is NULL or a live peer; data is NULL or len readable bytes.
  */
@@ -536,6 +570,8 @@ int ipcon_send_to_port(struct ipcon_peer *peer, uint32_t port, const void *data,
  * Like ipcon_send_to_port(), to the peer with this id: that very peer or
  * none (-ECONNREFUSED once it is gone, even if its port is reused).
  *
+ * Threads: a request: one at a time on a peer.
+ *
  * # Safety
  * peer is NULL or a live peer; data is NULL or len readable bytes.
  */
@@ -544,6 +580,8 @@ int ipcon_send_to_id(struct ipcon_peer *peer, uint64_t id, const void *data, siz
 /**
  * Like ipcon_send_to_port(), to the owner of a service; -ENOENT if there
  * is no such service.
+ *
+ * Threads: a request: one at a time on a peer.
  *
  * # Safety
  * peer is NULL or a live peer; service is NULL or a string; data is NULL
@@ -560,6 +598,8 @@ int ipcon_send_to_service(struct ipcon_peer *peer,
  * Returns 0 or a negative errno: -ENOENT, -EPERM (not the owner),
  * -EMSGSIZE, -EDQUOT (retained bytes), -EINVAL.
  *
+ * Threads: a request: one at a time on a peer.
+ *
  * # Safety
  * peer is NULL or a live peer; group is NULL or a string; data is NULL
  * or len readable bytes.
@@ -571,6 +611,8 @@ int ipcon_publish(struct ipcon_peer *peer, const char *group, const void *data, 
  * removed, peers gone. Returns 0 or a negative errno: -EALREADY,
  * -EDQUOT, -EINVAL.
  *
+ * Threads: a request: one at a time on a peer.
+ *
  * # Safety
  * peer is NULL or a live peer.
  */
@@ -579,6 +621,8 @@ int ipcon_subscribe_events(struct ipcon_peer *peer);
 /**
  * Stop receiving kernel events. Returns 0 or a negative errno:
  * -ENOTCONN (not subscribed), -EINVAL.
+ *
+ * Threads: a request: one at a time on a peer.
  *
  * # Safety
  * peer is NULL or a live peer.
@@ -591,6 +635,8 @@ int ipcon_unsubscribe_events(struct ipcon_peer *peer);
  * for the whole listing is passed exactly once; one registered or removed
  * meanwhile may or may not be. Returns 0 or a negative errno: -ENOSPC
  * (buf too small), -EINVAL (NULL).
+ *
+ * Threads: a request: one at a time on a peer.
  *
  * # Safety
  * peer is NULL or a live peer; buf is NULL or len writable bytes; cb is
@@ -606,6 +652,8 @@ int ipcon_list_services(struct ipcon_peer *peer,
  * Call cb for every group, with arg; buf as for ipcon_list_services().
  * Returns 0 or a negative errno: -ENOSPC, -EINVAL.
  *
+ * Threads: a request: one at a time on a peer.
+ *
  * # Safety
  * peer is NULL or a live peer; buf is NULL or len writable bytes; cb is
  * NULL or a function taking arg.
@@ -619,6 +667,8 @@ int ipcon_list_groups(struct ipcon_peer *peer, void *buf, size_t len, ipcon_grou
  * was discarded), -EPROTO (a malformed delivery, discarded), -EINTR (a
  * signal), -EINVAL (NULL). Allocates nothing.
  *
+ * Threads: a receive: may run while a request runs in another thread.
+ *
  * # Safety
  * peer is NULL or a live peer; buf is NULL or len writable bytes; msg is
  * NULL or writable.
@@ -628,6 +678,8 @@ int ipcon_recv(const struct ipcon_peer *peer, void *buf, size_t len, struct ipco
 /**
  * Like ipcon_recv(), waiting at most timeout_ms milliseconds (0: not at
  * all); -ETIMEDOUT if no message came (-EAGAIN for 0 and none queued).
+ *
+ * Threads: a receive: may run while a request runs in another thread.
  *
  * # Safety
  * As for ipcon_recv().
@@ -641,6 +693,8 @@ int ipcon_recv_timeout(const struct ipcon_peer *peer,
 /**
  * Like ipcon_recv() without waiting: -EAGAIN if no message is queued.
  * With poll(2) on ipcon_fd(), drain the peer with it until -EAGAIN.
+ *
+ * Threads: a receive: may run while a request runs in another thread.
  *
  * # Safety
  * As for ipcon_recv().
@@ -663,6 +717,8 @@ const char *ipcon_strerror(int err);
  * number of the first bad line in *bad_line (if not NULL; 0 for a
  * missing "default" line or text that is not UTF-8). Any user may check.
  *
+ * Threads: any thread, any time.
+ *
  * # Safety
  * text is NULL or a NUL-terminated string; bad_line is NULL or writable.
  */
@@ -672,6 +728,8 @@ int ipcon_policy_check(const char *text, unsigned int *bad_line);
  * Check and install a policy (needs CAP_NET_ADMIN in the user namespace
  * of the network namespace). Returns 0 or a negative errno: -EINVAL (see
  * ipcon_policy_check()), -EPERM, -E2BIG (too many rules).
+ *
+ * Threads: a request: one at a time on a peer.
  *
  * # Safety
  * peer is NULL or a live peer; text is NULL or a NUL-terminated string;
@@ -685,6 +743,8 @@ int ipcon_policy_load(struct ipcon_peer *peer, const char *text, unsigned int *b
  * or a negative errno: -ENOSPC (len too small; nothing written), -EPERM
  * (needs CAP_NET_ADMIN), -EINVAL.
  *
+ * Threads: a request: one at a time on a peer.
+ *
  * # Safety
  * peer is NULL or a live peer; out is NULL or len writable bytes.
  */
@@ -694,6 +754,8 @@ int ipcon_policy_show(struct ipcon_peer *peer, char *out, size_t len);
  * Install the policy of a freshly loaded module: "default allow", no
  * rules (needs CAP_NET_ADMIN). Returns 0 or a negative errno: -EPERM,
  * -EINVAL.
+ *
+ * Threads: a request: one at a time on a peer.
  *
  * # Safety
  * peer is NULL or a live peer.
