@@ -24,8 +24,9 @@ fn c_test(o: crate::cmd::Output) -> TestResult {
     ensure!(failed.is_empty(), "{}", failed.join("\n"));
     ensure!(o.code() == 0, "{}", o.show());
     let passed = text.lines().filter(|l| l.starts_with("ok - ")).count();
-    // Every check of the program ran (the policy ones need root).
-    ensure!(passed >= 150, "only {passed} checks passed:\n{text}");
+    // Every check of the program ran (148 as root; the policy ones need
+    // root, and the suite runs as root).
+    ensure!(passed >= 148, "only {passed} checks passed:\n{text}");
     ensure!(
         text.ends_with(&format!("# {passed} passed, 0 failed\n")),
         "{text}"
