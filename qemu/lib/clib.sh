@@ -102,3 +102,22 @@ install_c_library() {
 	cp "$dir/bin/ipcon-c-test" "$dir/bin/ipcon-c-test-static" "$root$LIBIPCON_PTEST_DIR/"
 	cp "$LIBIPCON_LAYER_FILES/run-ptest" "$root$LIBIPCON_PTEST_DIR/"
 }
+
+# c_examples_of ARCH: the built C examples of ARCH, one path a line (for
+# the 32-bit programs an aarch64 test VM runs again in /compat32).
+c_examples_of() {
+	local e
+	for e in $(recipe_c_examples); do
+		echo "$(clib_dir "$1")/bin/${e}_c"
+	done
+}
+
+# install_c_library_compat ROOT: the armv7 shared library where the 32-bit
+# loader of an aarch64 guest looks first (the multiarch directory), for
+# the 32-bit C examples in /compat32.
+install_c_library_compat() {
+	local root=$1
+	[ -n "${CLIB_BUILT[armv7]:-}" ] || die "install_c_library_compat: libipcon was not built for armv7"
+	mkdir -p "$root/usr/lib/arm-linux-gnueabihf"
+	cp -a "$(clib_dir armv7)"/stage/usr/lib/libipcon.so.* "$root/usr/lib/arm-linux-gnueabihf/"
+}

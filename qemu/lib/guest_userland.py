@@ -475,7 +475,7 @@ def cmd_shlibs(root, libroot, files):
             copy_into(root, libroot, interp)
             copied.append(interp)
         for lib in needed:
-            if any(os.path.exists(os.path.join(root, d, lib)) for d in ("usr/lib", "lib")):
+            if any(os.path.exists(os.path.join(root, d, lib)) for d in dirs + ["usr/lib", "lib"]):
                 continue  # installed into the root with its package (libipcon)
             rel = next((os.path.join("/", d, lib) for d in dirs if os.path.exists(os.path.join(libroot, d, lib))), None)
             if rel is None:

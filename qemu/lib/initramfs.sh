@@ -293,6 +293,7 @@ build_initramfs() {
 		mkdir -p "$root/compat32"
 		cp "${COMPAT_BINS[@]}" "$root/compat32/"
 		cp "$IPCON_ROOT/qemu/guest/demo" "$root/compat32/ipcon-demo"
+		install_c_library_compat "$root"
 		install_shlibs "$root" armv7 "$root"/compat32/*
 	fi
 	check_guest_root "$root" "$arch"
