@@ -35,9 +35,9 @@ inherit cargo_c ptest
 
 # The package in the workspace (its Cargo.lock is the workspace's, above it).
 CARGO_SRC_DIR = "libipcon"
-# The shared library (cargo_c's default) and the static one (-staticdev).
-# nooelint: oelint.vars.mispell
-CARGO_C_BUILD_FLAGS += "--library-type staticlib"
+# The shared library (cargo_c's default) and the static one (-staticdev):
+# cargo_c passes CARGO_BUILD_FLAGS to both cbuild and cinstall.
+CARGO_BUILD_FLAGS += "--library-type staticlib"
 
 LIBIPCON_EXAMPLES = "rpc_server rpc_client pubsub watch_peers"
 # The examples go where the ipcon recipe's go, with a _c suffix; the
