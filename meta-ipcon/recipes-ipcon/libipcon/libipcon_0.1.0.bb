@@ -33,8 +33,9 @@ S = "${IPCON_UNPACKDIR}/ipcon-src"
 # installed, as a C user of the library would build them.
 inherit cargo_c ptest
 
-# The package in the workspace (its Cargo.lock is the workspace's, above it).
+# The package in the workspace; its Cargo.lock is the workspace's, above it.
 CARGO_SRC_DIR = "libipcon"
+CARGO_LOCK_PATH = "${S}/Cargo.lock"
 # The shared library (cargo_c's default) and the static one (-staticdev):
 # cargo_c passes CARGO_BUILD_FLAGS to both cbuild and cinstall.
 CARGO_BUILD_FLAGS += "--library-type staticlib"
