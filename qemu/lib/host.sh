@@ -22,6 +22,8 @@ host_check() {
 }
 
 run_host_checks() {
+	# the C header's checks: cbindgen regenerates it, g++ compiles it as C++
+	apt_install cbindgen g++
 	cargo fmt --version >/dev/null 2>&1 || die "cargo fmt is missing (rustup component add rustfmt)"
 	cargo clippy --version >/dev/null 2>&1 || die "cargo clippy is missing (rustup component add clippy)"
 	host_check "shellcheck qemu/ .ci/ meta-ipcon/" shellcheck -x qemu/run qemu/lib/*.sh qemu/guest/init \
