@@ -509,58 +509,25 @@ impl Peer {
             dropped: AtomicU32::new(0),
         };
 
-        // PAIR_START on R; the reply (and then the ack) arrive on R.
-        let seq = ctl.next_seq();
-        let mut hdr = [0u8; REQUEST_BUF];
-        let b = Builder::genl(
-            &mut hdr,
-            ctl.family,
-            NLM_F_REQUEST | NLM_F_ACK,
-            seq,
-            IPCON_CMD_PAIR_START,
-            IPCON_GENL_VERSION,
-        )?;
-        sys::send(rx.fd.as_fd(), &[b.finish()?])?;
-        let (mut token, mut id) = (None, None);
-        let mut reply = [0u8; REPLY_BUF];
-        transact(
-            rx.fd.as_fd(),
-            &rx.dropped,
-            &mut reply,
-            seq,
-            ctl.family,
-            Until::Ack,
-            &mut |g| {
-                if g.cmd() == IPCON_CMD_PAIR_START {
-                    for a in g.attr_iter() {
-                        let a = a?;
-                        match a.kind() {
-                            IPCON_A_TOKEN => token = Some(a.u64()?),
-                            IPCON_A_ID => id = Some(a.u64()?),
-                            _ => {}
-                        }
-                    }
-                }
-                Ok(())
-            },
-        )
-        .map_err(|e| map_error(Op::Other, e))?;
-        let token = token.ok_or(ProtocolError::MissingAttribute)?;
-        let id = id.ok_or(ProtocolError::MissingAttribute)?;
+        // PAIR_START on R, then PAIR on C. Each may find its socket's port
+        // still held by a closed socket whose teardown in the kernel is
+        // pending (netlink frees the port before it tells the module), and
+        // get EBUSY: wait for that teardown and try again.
+        let (token, id) = retry_stale_port(|| pair_start(&mut ctl, &rx))?;
         rx.id = id;
         ctl.id = id;
-
-        // PAIR on C: from now on C acts for R.
-        ctl.request(
-            Op::Other,
-            IPCON_CMD_PAIR,
-            |b| {
-                b.attr_u32(IPCON_A_PORT, port)?;
-                b.attr_u64(IPCON_A_TOKEN, token)
-            },
-            &[],
-            |_| Ok(()),
-        )?;
+        retry_stale_port(|| {
+            ctl.request(
+                Op::Other,
+                IPCON_CMD_PAIR,
+                |b| {
+                    b.attr_u32(IPCON_A_PORT, port)?;
+                    b.attr_u64(IPCON_A_TOKEN, token)
+                },
+                &[],
+                |_| Ok(()),
+            )
+        })?;
         Ok(Peer { rx, ctl })
     }
 
@@ -1989,6 +1956,69 @@ impl AsRawFd for OwnedReceiver {
     fn as_raw_fd(&self) -> RawFd {
         self.rx.fd.as_raw_fd()
     }
+}
+
+/// How long [`Peer::open`] waits, in all, for the kernel to finish tearing
+/// down a closed peer whose port one of its new sockets got.
+const STALE_PORT_WAIT: Duration = Duration::from_secs(1);
+
+/// Run a pairing step, again while the kernel answers EBUSY (a port still
+/// held by a closing socket), for at most [`STALE_PORT_WAIT`].
+fn retry_stale_port<T>(mut step: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
+    let deadline = sys::now() + STALE_PORT_WAIT;
+    let mut pause = Duration::from_micros(100);
+    loop {
+        match step() {
+            Err(Error::Kernel(Errno::BUSY)) if sys::now() < deadline => {
+                sys::pause(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// PAIR_START on R (the reply and then the ack arrive on R): the pairing
+/// token and the peer's id.
+fn pair_start(ctl: &mut Ctl, rx: &Rx) -> Result<(u64, u64), Error> {
+    let seq = ctl.next_seq();
+    let mut hdr = [0u8; REQUEST_BUF];
+    let b = Builder::genl(
+        &mut hdr,
+        ctl.family,
+        NLM_F_REQUEST | NLM_F_ACK,
+        seq,
+        IPCON_CMD_PAIR_START,
+        IPCON_GENL_VERSION,
+    )?;
+    sys::send(rx.fd.as_fd(), &[b.finish()?])?;
+    let (mut token, mut id) = (None, None);
+    let mut reply = [0u8; REPLY_BUF];
+    transact(
+        rx.fd.as_fd(),
+        &rx.dropped,
+        &mut reply,
+        seq,
+        ctl.family,
+        Until::Ack,
+        &mut |g| {
+            if g.cmd() == IPCON_CMD_PAIR_START {
+                for a in g.attr_iter() {
+                    let a = a?;
+                    match a.kind() {
+                        IPCON_A_TOKEN => token = Some(a.u64()?),
+                        IPCON_A_ID => id = Some(a.u64()?),
+                        _ => {}
+                    }
+                }
+            }
+            Ok(())
+        },
+    )
+    .map_err(|e| map_error(Op::Other, e))?;
+    let token = token.ok_or(ProtocolError::MissingAttribute)?;
+    let id = id.ok_or(ProtocolError::MissingAttribute)?;
+    Ok((token, id))
 }
 
 /// Read `fd` until the reply sequence for `seq` ends (`until`), passing

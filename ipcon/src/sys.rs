@@ -115,6 +115,15 @@ pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<boo
     }
 }
 
+/// Sleep for `d` (a poll with no descriptor; a signal may end it early).
+pub(crate) fn pause(d: Duration) {
+    let ts = Timespec {
+        tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: d.subsec_nanos().into(),
+    };
+    let _ = poll(&mut [], Some(&ts));
+}
+
 /// Monotonic clock.
 pub(crate) fn now() -> Duration {
     let ts = clock_gettime(ClockId::Monotonic);

@@ -21,6 +21,7 @@ tests!(
     retained_replay_before_later_publishes,
     lost_counts_exact_while_members_churn,
     lists_name_each_entry_once_while_names_churn,
+    peers_open_while_others_close,
 );
 
 /// What a receiver saw of one round: messages from the peer after its
@@ -382,5 +383,32 @@ fn lists_name_each_entry_once_while_names_churn() -> TestResult {
     let cycles = churn.join().map_err(|_| "churn panicked")??;
     checked?;
     ensure!(cycles > 0, "the churn made no change during the listings");
+    Ok(())
+}
+
+/// Threads open and drop peers as fast as they can: a new socket often gets
+/// the port of one just closed in another thread (a process's first free
+/// port is its pid), whose teardown in the kernel may still be pending.
+/// Peer::open waits for it; no open fails.
+fn peers_open_while_others_close() -> TestResult {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || -> Result<u32, String> {
+                let mut opened = 0;
+                while Instant::now() < deadline {
+                    let p = ok!(Peer::open());
+                    ensure!(p.port() != 0, "port 0");
+                    opened += 1;
+                }
+                Ok(opened)
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for w in workers {
+        total += w.join().map_err(|_| "a worker panicked")??;
+    }
+    ensure!(total > 0, "no peer was opened");
     Ok(())
 }
