@@ -103,12 +103,8 @@ pub(crate) fn recv(
 /// timeout. An interrupted wait (`EINTR`) returns `Ok(true)`: the caller
 /// then finds nothing to read and waits again with the remaining time.
 pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<bool, Errno> {
-    let ts = Timespec {
-        tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
-        tv_nsec: timeout.subsec_nanos().into(),
-    };
     let mut fds = [PollFd::from_borrowed_fd(fd, PollFlags::IN)];
-    match poll(&mut fds, Some(&ts)) {
+    match poll(&mut fds, Some(&timespec(timeout))) {
         Ok(0) => Ok(false),
         Ok(_) | Err(Errno::INTR) => Ok(true),
         Err(e) => Err(e),
@@ -117,11 +113,15 @@ pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: Duration) -> Result<boo
 
 /// Sleep for `d` (a poll with no descriptor; a signal may end it early).
 pub(crate) fn pause(d: Duration) {
-    let ts = Timespec {
+    let _ = poll(&mut [], Some(&timespec(d)));
+}
+
+/// `d` as a poll timeout.
+fn timespec(d: Duration) -> Timespec {
+    Timespec {
         tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         tv_nsec: d.subsec_nanos().into(),
-    };
-    let _ = poll(&mut [], Some(&ts));
+    }
 }
 
 /// Monotonic clock.

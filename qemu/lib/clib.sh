@@ -43,15 +43,14 @@ build_c_library() {
 	read -r -a private <<<"$("${pc[@]}" --static --libs-only-l ipcon | sed 's/-lipcon\b//')" || true
 	[ ${#libs[@]} -gt 0 ] || die "pkg-config finds no ipcon in $stage/usr/lib/pkgconfig"
 	cc=$(cross_prefix "$arch")gcc
-	log=$IPCON_CACHE/libipcon-c-$arch.log
-	: >"$log"
+	log=$IPCON_CACHE/libipcon-c-$arch
 	for e in $(recipe_c_examples); do
-		run_quiet_append "$log" "$cc" "${C_FLAGS[@]}" "${cflags[@]}" \
+		run_quiet "$log-$e.log" "$cc" "${C_FLAGS[@]}" "${cflags[@]}" \
 			"$IPCON_ROOT/libipcon/examples/$e.c" "${libs[@]}" -o "$bin/${e}_c"
 	done
-	run_quiet_append "$log" "$cc" "${C_FLAGS[@]}" "${cflags[@]}" \
+	run_quiet "$log-test.log" "$cc" "${C_FLAGS[@]}" "${cflags[@]}" \
 		"$IPCON_ROOT/libipcon/tests/ipcon_c_test.c" "${libs[@]}" -lpthread -o "$bin/ipcon-c-test"
-	run_quiet_append "$log" "$cc" "${C_FLAGS[@]}" "${cflags[@]}" \
+	run_quiet "$log-test-static.log" "$cc" "${C_FLAGS[@]}" "${cflags[@]}" \
 		"$IPCON_ROOT/libipcon/tests/ipcon_c_test.c" "$stage/usr/lib/libipcon.a" "${private[@]}" \
 		-o "$bin/ipcon-c-test-static"
 	local so
@@ -64,27 +63,16 @@ build_c_library() {
 # check_c_exports ARCH STAGE: the shared library's soname is
 # libipcon.so.MAJOR.MINOR (0.x) and it exports ipcon_* functions only.
 check_c_exports() {
-	local arch=$1 stage=$2 so soname others
+	local arch=$1 stage=$2 so soname exported others
 	so=$(find "$stage/usr/lib" -name 'libipcon.so.*.*.*' | head -n 1)
 	[ -n "$so" ] || die "install-c-library installed no libipcon.so.X.Y.Z in $stage/usr/lib"
 	soname=$("$(cross_prefix "$arch")readelf" -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 	[[ $soname =~ ^libipcon\.so\.[0-9]+(\.[0-9]+)?$ ]] || die "$so: soname '$soname', want libipcon.so.N"
 	[ -e "$stage/usr/lib/$soname" ] || die "$so: no $soname link next to it"
-	others=$("$(cross_prefix "$arch")nm" -D --defined-only "$so" | awk '$3 !~ /^ipcon_/ { print $3 }')
+	exported=$("$(cross_prefix "$arch")nm" -D --defined-only "$so" | awk '{ print $3 }')
+	others=$(grep -v '^ipcon_' <<<"$exported" || true)
 	[ -z "$others" ] || die "$so exports more than ipcon_*: $(echo "$others" | tr '\n' ' ')"
-	vlog "$so: soname $soname, exports $("$(cross_prefix "$arch")nm" -D --defined-only "$so" | wc -l) ipcon_* symbols"
-}
-
-# run_quiet_append LOG CMD...: run CMD, its output appended to LOG; on
-# failure show the end of LOG and stop.
-run_quiet_append() {
-	local log=$1
-	shift
-	echo "+ $*" >>"$log"
-	"$@" >>"$log" 2>&1 || {
-		tail -n 30 "$log" >&2
-		die "failed: $* (log: $log)"
-	}
+	vlog "$so: soname $soname, exports $(wc -l <<<"$exported") ipcon_* symbols"
 }
 
 # install_c_library ROOT ARCH: what the libipcon packages install: the
