@@ -182,7 +182,9 @@ recipe_var() {
 # arguments: the tool and the examples with the release profile
 # (IPCON_CARGO_TARGETS, do_compile), the suite and the benchmark with the
 # ptest profile (IPCON_PTEST_CARGO_TARGETS, do_compile_ptest), the unit
-# tests as ptest-cargo.bbclass builds and picks them (release, --tests).
+# tests as ptest-cargo.bbclass builds and picks them (--tests, with the
+# ptest profile as the recipe's CARGO_BUILD_FLAGS:task-compile-ptest-cargo
+# sets it).
 # Linked dynamically, as on an image (guest_cargo). Sets GUEST_NAMES and
 # GUEST_BINS (the programs) and GUEST_UNIT_TESTS (the unit test binaries).
 build_guest_programs() {
@@ -201,7 +203,7 @@ build_guest_programs() {
 		GUEST_OUT[$arch]=$GUEST_TARGET_DIR
 		log "building the unit tests for ipcon-ptest ($triple)"
 		log=$IPCON_CACHE/guest-tests-$arch.log
-		guest_cargo "$arch" "$log" build --release --locked --tests --message-format json
+		guest_cargo "$arch" "$log" build --profile "$profile" --locked --tests --message-format json
 		GUEST_TESTS[$arch]=$(ptest_cargo_tests "$log")
 		[ -n "${GUEST_TESTS[$arch]}" ] || die "no unit test binary found in $log"
 	fi

@@ -62,6 +62,15 @@ do_compile() {
 IPCON_PTEST_CARGO_FLAGS = "${@' '.join(f for f in d.getVar('CARGO_BUILD_FLAGS').split() if f != '--release')} \
                            --profile ${IPCON_PTEST_PROFILE}"
 
+# ptest-cargo's unit test build, "cargo build --tests ${CARGO_BUILD_FLAGS}",
+# with the ptest profile in place of --release as well: test binaries
+# unwind on panic whatever the profile says, and release's fat LTO and
+# single codegen unit, run again for each of the seven test binaries, made
+# this the slowest compile of the recipe; with the ptest profile, the
+# dependencies it builds are those do_compile_ptest then reuses.
+CARGO_BUILD_FLAGS:remove:task-compile-ptest-cargo = "--release"
+CARGO_BUILD_FLAGS:append:task-compile-ptest-cargo = " --profile ${IPCON_PTEST_PROFILE}"
+
 do_compile_ptest() {
     export RUSTFLAGS="${RUSTFLAGS}"
     bbnote "${CARGO} build ${IPCON_PTEST_CARGO_FLAGS} ${PACKAGECONFIG_CONFARGS} ${IPCON_PTEST_CARGO_TARGETS}"
