@@ -105,9 +105,8 @@ fetch_linux_source() {
 	local ver=$1 debs
 	debs=$IPCON_CACHE/linux-source/$ver
 	if [ ! -f "$debs/.complete" ]; then
-		mkdir -p "$debs"
 		log "downloading linux-source-6.1 ($ver, 140 MB)"
-		(cd "$debs" && run_quiet "$debs/download.log" apt-get download "linux-source-6.1=$ver") ||
+		guest_download "$debs" "$debs/download.log" "linux-source-6.1=$ver" ||
 			die "downloading linux-source-6.1=$ver failed"
 		touch "$debs/.complete"
 	fi

@@ -50,20 +50,6 @@ apt_update_once() {
 	log "warning: apt-get update failed three times; using the package lists apt already has"
 }
 
-# ensure_foreign_arch DARCH: let apt see packages of Debian architecture
-# DARCH (arm64, armhf), so 'apt-get download pkg:DARCH' works. Only package
-# lists are added; foreign packages are downloaded and unpacked into the
-# cache, never installed.
-ensure_foreign_arch() {
-	local darch=$1
-	[ "$darch" = "$(dpkg --print-architecture)" ] && return 0
-	dpkg --print-foreign-architectures | grep -x "$darch" >/dev/null && return 0
-	log "adding Debian architecture $darch to apt (package lists only)"
-	as_root dpkg --add-architecture "$darch"
-	APT_UPDATED=0
-	apt_update_once
-}
-
 # Make bookworm-backports visible to apt (Debian bookworm only).
 ensure_backports() {
 	local codename=$1

@@ -18,11 +18,8 @@ fetch_busybox() {
 	dir=$IPCON_CACHE/busybox/$darch
 	BUSYBOX=$dir/root/bin/busybox
 	[ -x "$BUSYBOX" ] && return 0
-	ensure_foreign_arch "$darch"
-	apt_update_once
-	mkdir -p "$dir"
 	log "downloading busybox-static ($darch)"
-	(cd "$dir" && run_quiet "$dir/download.log" apt-get download "busybox-static:$darch") ||
+	guest_download "$dir" "$dir/download.log" "busybox-static:$darch" ||
 		die "downloading busybox-static:$darch failed"
 	dpkg -x "$dir"/busybox-static_*.deb "$dir/root"
 	[ -x "$BUSYBOX" ] || die "busybox-static:$darch has no bin/busybox"
@@ -31,21 +28,16 @@ fetch_busybox() {
 # fetch_debs NAME ARCH PKG...: Debian packages for ARCH, downloaded once and
 # unpacked together into the cache; sets DEBS_ROOT (their root).
 fetch_debs() {
-	local name=$1 arch=$2 darch dir p deb
+	local name=$1 arch=$2 darch dir deb
 	shift 2
 	darch=$(deb_arch "$arch")
 	dir=$IPCON_CACHE/debs/$darch/$name
 	DEBS_ROOT=$dir/root
 	[ -f "$dir/unpacked" ] && return 0
-	ensure_foreign_arch "$darch"
-	apt_update_once
 	rm -rf "$dir"
-	mkdir -p "$dir"
 	log "downloading $* ($darch)"
-	for p in "$@"; do
-		(cd "$dir" && run_quiet "$dir/download.log" apt-get download "$p:$darch") ||
-			die "downloading $p:$darch failed"
-	done
+	guest_download "$dir" "$dir/download.log" "${@/%/:$darch}" ||
+		die "downloading $*:$darch failed"
 	for deb in "$dir"/*.deb; do
 		dpkg -x "$deb" "$DEBS_ROOT"
 	done

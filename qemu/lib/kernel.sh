@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: MIT OR Apache-2.0
 # shellcheck shell=bash
 # Target kernels: pick a Debian kernel line's newest ABI that has the image
-# and headers at the identical version, download them with apt-get download
-# and unpack them into the cache (nothing is installed on the host), then
-# build the module against those headers.
+# and headers at the identical version, download them with the harness's own
+# apt configuration (guestapt.sh) and unpack them into the cache (nothing is
+# installed on the host), then build the module against those headers.
 
 # Debian architecture and kernel flavour for a harness arch.
 deb_arch() {
@@ -30,43 +30,32 @@ kernel_arch() {
 	esac
 }
 
-# pkg_version PKG: the candidate version apt would download, or empty.
-pkg_version() {
-	apt-cache show --no-all-versions "$1" 2>/dev/null | awk '/^Version:/ && !v {v = $2} END {print v}'
-}
-
 # select_kernel LINE ARCH: sets KABI (e.g. 6.1.0-56-amd64) and KVER (the
 # Debian package version) for the newest ABI of LINE with image and headers
 # at the same version.
 select_kernel() {
 	local line=$1 arch=$2 flavour pattern abi img hdr
 	flavour=$(kernel_flavour "$arch")
-	ensure_foreign_arch "$(deb_arch "$arch")"
 	case $line in
 	6.1) pattern="^linux-image-6\.1\.0-[0-9]+-$flavour\$" ;;
 	6.12) pattern="^linux-image-6\.12\.[0-9]+\+deb12-$flavour\$" ;;
 	*) die "unknown kernel line '$line' (known: 6.1, 6.12)" ;;
 	esac
-	if [ "$line" = 6.12 ]; then
-		local codename
-		codename=$(host_codename)
-		[ "$codename" = bookworm ] && ensure_backports "$codename"
-	fi
-	apt_update_once
+	guest_apt_update
 	KABI="" KVER=""
-	for img in $(apt-cache pkgnames linux-image- | grep -E "$pattern" | sort -rV); do
+	for img in $(guest_apt apt-cache pkgnames linux-image- | grep -E "$pattern" | sort -rV); do
 		abi=${img#linux-image-}
 		hdr=linux-headers-$abi
 		local vi vh
-		vi=$(pkg_version "$img")
-		vh=$(pkg_version "$hdr")
+		vi=$(guest_pkg_version "$img:$(deb_arch "$arch")")
+		vh=$(guest_pkg_version "$hdr:$(deb_arch "$arch")")
 		if [ -n "$vi" ] && [ "$vi" = "$vh" ]; then
 			KABI=$abi KVER=$vi
 			break
 		fi
 		vlog "skipping $abi: image $vi, headers ${vh:-missing}"
 	done
-	[ -n "$KABI" ] || die "no Debian $line kernel with matching image and headers for $arch in the apt sources (check 'apt-cache search linux-image-$line')"
+	[ -n "$KABI" ] || die "no Debian $line kernel with matching image and headers for $arch in Debian $GUEST_SUITE (check 'APT_CONFIG=$GUEST_APT_CONF apt-cache search linux-image-$line')"
 }
 
 # fetch_kernel ARCH: download and unpack image, headers and kbuild for
@@ -81,25 +70,21 @@ fetch_kernel() {
 		vlog "kernel $KABI already unpacked in $KROOT"
 		return 0
 	fi
-	ensure_foreign_arch "$darch"
 	dir=$IPCON_CACHE/kernel/$KABI/debs
 	rm -rf "$dir" "$KROOT"
 	mkdir -p "$dir" "$KROOT"
 	local common kbuild kline
-	common=$(apt-cache show --no-all-versions "linux-headers-$KABI" |
+	common=$(guest_apt apt-cache show --no-all-versions "linux-headers-$KABI:$darch" |
 		awk -F', ' '/^Depends:/ {for (i = 1; i <= NF; i++) if ($i ~ /linux-headers-.*-common/) print $i}' |
 		sed 's/^Depends: //; s/ .*//' | sed -n 1p)
-	kbuild=$(apt-cache show --no-all-versions "linux-headers-$KABI" |
+	kbuild=$(guest_apt apt-cache show --no-all-versions "linux-headers-$KABI:$darch" |
 		grep -o 'linux-kbuild-[^ ,]*' | sed -n 1p)
 	if [ -z "$common" ] || [ -z "$kbuild" ]; then die "cannot read the dependencies of linux-headers-$KABI"; fi
 	kline=${kbuild#linux-kbuild-}
 	log "downloading Debian kernel $KABI ($KVER)"
-	(
-		cd "$dir" &&
-			run_quiet "$dir/download.log" apt-get download \
-				"linux-image-$KABI:$darch=$KVER" "linux-headers-$KABI:$darch=$KVER" \
-				"$common=$KVER" "$kbuild:$(dpkg --print-architecture)=$KVER"
-	) || die "downloading kernel $KABI failed"
+	guest_download "$dir" "$dir/download.log" \
+		"linux-image-$KABI:$darch=$KVER" "linux-headers-$KABI:$darch=$KVER" \
+		"$common=$KVER" "$kbuild:$(host_deb_arch)=$KVER" || die "downloading kernel $KABI failed"
 	local deb
 	for deb in "$dir"/*.deb; do
 		dpkg -x "$deb" "$KROOT"

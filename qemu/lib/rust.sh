@@ -74,12 +74,10 @@ ensure_rust_sysroot() {
 	triple=$(rust_target "$arch")
 	RUST_SYSROOT=$IPCON_CACHE/rust/$DEB_RUST_VER/sysroot
 	[ -d "$RUST_SYSROOT/lib/rustlib/$triple/lib" ] && return 0
-	ensure_foreign_arch "$darch"
 	dir=$IPCON_CACHE/rust/$DEB_RUST_VER/$darch
-	rm -rf "$dir" && mkdir -p "$dir" "$RUST_SYSROOT/lib/rustlib"
+	rm -rf "$dir" && mkdir -p "$RUST_SYSROOT/lib/rustlib"
 	log "downloading the Rust std for $triple (libstd-rust-web-dev:$darch $DEB_RUST_VER)"
-	(cd "$dir" && run_quiet "$dir/download.log" apt-get download \
-		"libstd-rust-web-dev:$darch=$DEB_RUST_VER") ||
+	guest_download "$dir" "$dir/download.log" "libstd-rust-web-dev:$darch=$DEB_RUST_VER" ||
 		die "downloading libstd-rust-web-dev:$darch failed"
 	dpkg -x "$dir"/libstd-rust-web-dev_*.deb "$dir/root"
 	[ -d "$dir/root/usr/lib/rustlib/$triple/lib" ] ||
