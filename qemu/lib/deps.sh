@@ -82,7 +82,7 @@ apt_install() {
 # may downgrade).
 apt_install_exact() {
 	command -v apt-get >/dev/null 2>&1 ||
-		die "missing packages ($*) and no apt-get: install them by hand"
+		die "this host ($(host_name)) has no apt-get to install $* (Debian's names): install the equivalents with its package manager, then run again"
 	apt_update_once
 	log "installing $*"
 	run_quiet "$IPCON_CACHE/apt-install.log" as_root env DEBIAN_FRONTEND=noninteractive \
@@ -135,7 +135,7 @@ ensure_qemu_user() {
 # rustup's (with clippy and rustfmt) when present, else Debian's at the MSRV
 # (Debian's own cargo stays at /usr/bin/cargo for the cross builds).
 ensure_host_tools() {
-	apt_install ca-certificates gcc make libc6-dev cpio xz-utils zstd kmod bc shellcheck shfmt dwarves sparse pkgconf
+	apt_install ca-certificates gcc make libc6-dev cpio xz-utils zstd kmod bc shfmt dwarves sparse pkgconf
 	if [ -x "$HOME/.cargo/bin/cargo" ]; then
 		PATH="$HOME/.cargo/bin:$PATH"
 	elif ! command -v cargo >/dev/null 2>&1; then

@@ -18,7 +18,6 @@
 # out).
 
 GUEST_SUITE=bookworm
-GUEST_APT=$IPCON_CACHE/apt/$GUEST_SUITE
 # The Debian architectures to fetch package lists for (qemu/run narrows it
 # to the run's).
 GUEST_DEB_ARCHES=(amd64 arm64 armhf)
@@ -98,9 +97,18 @@ host_name() {
 	echo "${name:-unknown $(uname -s) host}"
 }
 
-# guest_apt_configure: write the configuration (once per run).
-guest_apt_configure() {
-	[ -z "${GUEST_APT_CONF:-}" ] || return 0
+declare -A DEBIAN_APT_CONF=() DEBIAN_APT_UPDATED=()
+
+# debian_apt_dir SUITE: where the configuration for SUITE lives.
+debian_apt_dir() {
+	echo "$IPCON_CACHE/apt/$1"
+}
+
+# debian_apt_configure SUITE: write the configuration for Debian SUITE
+# (once per run).
+debian_apt_configure() {
+	local suite=$1 dir
+	[ -z "${DEBIAN_APT_CONF[$suite]:-}" ] || return 0
 	if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then
 		die "this host ($(host_name)) has no apt-get or dpkg-deb, which fetch and unpack the guests' Debian packages: install them (Fedora: 'dnf install apt dpkg'; openSUSE: 'zypper install dpkg apt')"
 	fi
@@ -109,22 +117,23 @@ guest_apt_configure() {
 		[ -r "$DEBIAN_KEYRING" ] ||
 			die "no $DEBIAN_KEYRING after installing debian-archive-keyring"
 	fi
-	guest_apt_mirrors
+	[ -n "${GUEST_MIRROR:-}" ] || guest_apt_mirrors
 	local host_arch e arches
+	dir=$(debian_apt_dir "$suite")
 	host_arch=$(host_deb_arch)
 	arches=$(printf '%s\n' "${GUEST_DEB_ARCHES[@]}" "$host_arch" | awk '!seen[$0]++')
-	mkdir -p "$GUEST_APT"/etc/{apt.conf.d,preferences.d,sources.list.d,trusted.gpg.d} \
-		"$GUEST_APT"/state/lists/partial "$GUEST_APT"/cache/archives/partial "$GUEST_APT"/log
-	: >"$GUEST_APT/state/status"
-	: >"$GUEST_APT/etc/apt.conf"
-	cp "$DEBIAN_KEYRING" "$GUEST_APT/debian-archive-keyring.gpg"
+	mkdir -p "$dir"/etc/{apt.conf.d,preferences.d,sources.list.d,trusted.gpg.d} \
+		"$dir"/state/lists/partial "$dir"/cache/archives/partial "$dir"/log
+	: >"$dir/state/status"
+	: >"$dir/etc/apt.conf"
+	cp "$DEBIAN_KEYRING" "$dir/debian-archive-keyring.gpg"
 	{
-		echo "Dir::Etc \"$GUEST_APT/etc/\";"
-		echo "Dir::State \"$GUEST_APT/state/\";"
-		echo "Dir::State::status \"$GUEST_APT/state/status\";"
-		echo "Dir::Cache \"$GUEST_APT/cache/\";"
+		echo "Dir::Etc \"$dir/etc/\";"
+		echo "Dir::State \"$dir/state/\";"
+		echo "Dir::State::status \"$dir/state/status\";"
+		echo "Dir::Cache \"$dir/cache/\";"
 		echo 'Dir::Cache::srcpkgcache "";'
-		echo "Dir::Log \"$GUEST_APT/log/\";"
+		echo "Dir::Log \"$dir/log/\";"
 		echo "APT::Architecture \"$host_arch\";"
 		echo "APT::Architectures {"
 		for e in $arches; do echo "  \"$e\";"; done
@@ -135,71 +144,85 @@ guest_apt_configure() {
 		# cache under root's home; the archive's signatures are checked
 		# either way.
 		if [ "$(id -u)" = 0 ]; then echo 'APT::Sandbox::User "root";'; fi
-	} >"$GUEST_APT/apt.conf"
+	} >"$dir/apt.conf"
 	local opts
-	opts="arch=$(echo "$arches" | paste -sd,) signed-by=$GUEST_APT/debian-archive-keyring.gpg"
+	opts="arch=$(echo "$arches" | paste -sd,) signed-by=$dir/debian-archive-keyring.gpg"
 	{
 		for e in "" -updates -backports; do
-			echo "deb [$opts] $GUEST_MIRROR $GUEST_SUITE$e main"
+			echo "deb [$opts] $GUEST_MIRROR $suite$e main"
 		done
-		echo "deb [$opts] $GUEST_SECURITY_MIRROR $GUEST_SUITE-security main"
-	} >"$GUEST_APT/etc/sources.list"
-	GUEST_APT_CONF=$GUEST_APT/apt.conf
+		echo "deb [$opts] $GUEST_SECURITY_MIRROR $suite-security main"
+	} >"$dir/etc/sources.list"
+	DEBIAN_APT_CONF[$suite]=$dir/apt.conf
 }
 
-# guest_apt CMD ARGS...: run an apt command (apt-get, apt-cache) with the
-# harness's own configuration.
-guest_apt() {
-	guest_apt_configure
-	APT_CONFIG=$GUEST_APT_CONF "$@"
+# debian_apt SUITE CMD ARGS...: run an apt command (apt-get, apt-cache)
+# with the harness's configuration for Debian SUITE.
+debian_apt() {
+	local suite=$1
+	shift
+	debian_apt_configure "$suite"
+	APT_CONFIG=${DEBIAN_APT_CONF[$suite]} "$@"
 }
 
-GUEST_APT_UPDATED=0
-# guest_apt_update: refresh the package lists once per run. A mirror in the
-# middle of a sync fails an index now and then: retry, and if it still
-# fails, go on with the lists of an earlier run (say so), or stop.
-guest_apt_update() {
-	[ "$GUEST_APT_UPDATED" = 0 ] || return 0
-	GUEST_APT_UPDATED=1
-	guest_apt_configure
-	local try logfile=$GUEST_APT/update.log
+# debian_apt_update SUITE: refresh SUITE's package lists once per run. A
+# mirror in the middle of a sync fails an index now and then: retry, and if
+# it still fails, go on with the lists apt has (say so), or stop.
+debian_apt_update() {
+	local suite=$1 try logfile
+	[ -z "${DEBIAN_APT_UPDATED[$suite]:-}" ] || return 0
+	DEBIAN_APT_UPDATED[$suite]=1
+	debian_apt_configure "$suite"
+	logfile=$(debian_apt_dir "$suite")/update.log
 	for try in 1 2; do
 		if [ "$try" = 1 ]; then
-			log "apt-get update: Debian $GUEST_SUITE, for the guests ($GUEST_MIRROR)"
+			log "apt-get update: Debian $suite, for the guests ($GUEST_MIRROR)"
 		else
-			log "apt-get update: Debian $GUEST_SUITE, for the guests (try $try)"
+			log "apt-get update: Debian $suite, for the guests (try $try)"
 		fi
-		if guest_apt apt-get -q update >"$logfile" 2>&1 && ! grep -q '^E:' "$logfile"; then
+		if debian_apt "$suite" apt-get -q update >"$logfile" 2>&1 && ! grep -q '^E:' "$logfile"; then
 			# build apt's package cache now, so look-ups running side by
-			# side (guest_prefetch) only read it
-			guest_apt apt-cache stats >/dev/null
+			# side (prefetch.sh) only read it
+			debian_apt "$suite" apt-cache stats >/dev/null
 			return 0
 		fi
 		[ "$try" = 2 ] || sleep 5
 	done
 	grep -E '^(E|W|Err):' "$logfile" | tail -n 3 >&2
-	if ls "$GUEST_APT"/state/lists/*_Packages* >/dev/null 2>&1; then
-		log "warning: updating the guests' package lists failed twice; going on with the lists apt has (the failed ones missing, or from an earlier run)"
-		guest_apt apt-cache stats >/dev/null
+	if ls "$(debian_apt_dir "$suite")"/state/lists/*_Packages* >/dev/null 2>&1; then
+		log "warning: updating Debian $suite's package lists failed twice; going on with the lists apt has (the failed ones missing, or from an earlier run)"
+		debian_apt "$suite" apt-cache stats >/dev/null
 	else
-		die "cannot fetch Debian $GUEST_SUITE's package lists from $GUEST_MIRROR (log: $logfile): check the network, or set IPCON_DEBIAN_MIRROR to a reachable Debian mirror"
+		die "cannot fetch Debian $suite's package lists from $GUEST_MIRROR (log: $logfile): check the network, or set IPCON_DEBIAN_MIRROR to a reachable Debian mirror"
 	fi
 }
 
-# guest_pkg_version PKG: the version 'apt-get download PKG' would fetch, or
-# empty.
+# debian_download SUITE DIR LOGFILE PKG...: download the packages
+# (PKG:ARCH=VER and the like) from Debian SUITE into DIR.
+debian_download() {
+	local suite=$1 dir=$2 logfile=$3
+	shift 3
+	debian_apt_update "$suite"
+	mkdir -p "$dir"
+	(cd "$dir" && run_quiet "$logfile" debian_apt "$suite" apt-get -q download "$@")
+}
+
+# The guests' suite: guest_apt CMD ARGS..., guest_apt_update,
+# guest_download DIR LOGFILE PKG..., as above for Debian bookworm.
+guest_apt() {
+	debian_apt "$GUEST_SUITE" "$@"
+}
+guest_apt_update() {
+	debian_apt_update "$GUEST_SUITE"
+}
+guest_download() {
+	debian_download "$GUEST_SUITE" "$@"
+}
+
+# guest_pkg_version PKG: the version 'apt-get download PKG' would fetch from
+# the guests' suite, or empty.
 guest_pkg_version() {
 	guest_apt_update
 	guest_apt apt-cache show --no-all-versions "$1" 2>/dev/null |
 		awk '/^Version:/ && !v {v = $2} END {print v}'
-}
-
-# guest_download DIR LOGFILE PKG...: download the packages (PKG:ARCH=VER
-# and the like) into DIR.
-guest_download() {
-	local dir=$1 logfile=$2
-	shift 2
-	guest_apt_update
-	mkdir -p "$dir"
-	(cd "$dir" && run_quiet "$logfile" guest_apt apt-get -q download "$@")
 }

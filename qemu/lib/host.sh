@@ -23,9 +23,10 @@ host_check() {
 
 run_host_checks() {
 	# the C header's checks: cbindgen regenerates it, g++ compiles it as C++
-	apt_install cbindgen g++
-	cargo fmt --version >/dev/null 2>&1 || die "cargo fmt is missing (rustup component add rustfmt)"
-	cargo clippy --version >/dev/null 2>&1 || die "cargo clippy is missing (rustup component add clippy)"
+	apt_install shellcheck cbindgen g++
+	if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+		ensure_debian_rust_lints
+	fi
 	host_check "shellcheck qemu/ .ci/ meta-ipcon/" shellcheck -x qemu/run qemu/lib/*.sh qemu/guest/init \
 		qemu/guest/demo .ci/run meta-ipcon/recipes-ipcon/ipcon/files/{run-ptest,ipcon-check-toolchain} \
 		meta-ipcon/recipes-ipcon/ipcon-policy/files/ipcon-policy.init \

@@ -55,7 +55,7 @@ select_kernel() {
 		fi
 		vlog "skipping $abi: image $vi, headers ${vh:-missing}"
 	done
-	[ -n "$KABI" ] || die "no Debian $line kernel with matching image and headers for $arch in Debian $GUEST_SUITE (check 'APT_CONFIG=$GUEST_APT_CONF apt-cache search linux-image-$line')"
+	[ -n "$KABI" ] || die "no Debian $line kernel with matching image and headers for $arch in Debian $GUEST_SUITE (check 'APT_CONFIG=${DEBIAN_APT_CONF[$GUEST_SUITE]} apt-cache search linux-image-$line')"
 }
 
 # fetch_kernel ARCH: download and unpack image, headers and kbuild for
@@ -96,6 +96,27 @@ fetch_kernel() {
 	touch "$KROOT/.complete"
 }
 
+# kernel_cc ARCH: the C compiler to build modules for the kernel in
+# $KHEADERS with, the kernel's own gcc major version (from its
+# CONFIG_CC_VERSION_TEXT): a Debian 13 host builds for Debian 12's kernels
+# with its gcc-12, as Debian built them, installed if missing. Sets
+# KERNEL_CC.
+kernel_cc() {
+	local arch=$1 cross text major have
+	cross=$(cross_prefix "$arch")
+	text=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' \
+		"$KHEADERS/include/config/auto.conf")
+	[ -n "$text" ] || die "no CONFIG_CC_VERSION_TEXT in $KHEADERS/include/config/auto.conf"
+	major=$(awk '{print $NF}' <<<"$text" | cut -d. -f1)
+	KERNEL_CC=${cross}gcc
+	have=$("$KERNEL_CC" -dumpfullversion 2>/dev/null | cut -d. -f1 || true)
+	[ "$have" = "$major" ] && return 0
+	KERNEL_CC=${cross}gcc-$major
+	command -v "$KERNEL_CC" >/dev/null 2>&1 || apt_install "gcc-$major${cross:+-${cross%-}}"
+	command -v "$KERNEL_CC" >/dev/null 2>&1 ||
+		die "no $KERNEL_CC (the kernel $KABI was built by $text): install gcc-$major${cross:+-${cross%-}}"
+}
+
 # build_module ARCH OUTDIR: build ipcon.ko against $KHEADERS into a copy of
 # the module source in OUTDIR (the source tree stays clean), the way
 # module.bbclass does: through the module's Makefile with KERNEL_SRC, then
@@ -108,9 +129,10 @@ build_module() {
 	ensure_cross_gcc "$arch"
 	rm -rf "$out" && mkdir -p "$out/src"
 	cp -a "$IPCON_ROOT/ipcon-kmod/." "$out/src/"
-	log "building ipcon.ko for $KABI (W=1, sparse)"
+	kernel_cc "$arch"
+	log "building ipcon.ko for $KABI (W=1, sparse; $KERNEL_CC)"
 	run_quiet "$out/build.log" make -C "$out/src" KERNEL_SRC="$KHEADERS" \
-		ARCH="$karch" CROSS_COMPILE="$cross" W=1 C=2
+		ARCH="$karch" CROSS_COMPILE="$cross" CC="$KERNEL_CC" W=1 C=2
 	if grep -E 'warning:|error:' "$out/build.log" >&2; then
 		die "the module build has warnings (W=1 and sparse must be clean; log: $out/build.log)"
 	fi
@@ -120,7 +142,7 @@ build_module() {
 	[ "$vermagic" = "$KABI" ] || die "ipcon.ko vermagic '$vermagic' does not match kernel $KABI"
 	KMOD_ROOT=$out/root
 	run_quiet "$out/install.log" make -C "$out/src" KERNEL_SRC="$KHEADERS" \
-		ARCH="$karch" CROSS_COMPILE="$cross" DEPMOD=echo \
+		ARCH="$karch" CROSS_COMPILE="$cross" CC="$KERNEL_CC" DEPMOD=echo \
 		MODLIB="$KMOD_ROOT/lib/modules/$KABI" modules_install
 	[ -n "$(find "$KMOD_ROOT/lib/modules/$KABI" -name 'ipcon.ko*')" ] ||
 		die "make modules_install put no ipcon.ko under $KMOD_ROOT/lib/modules/$KABI (log: $out/install.log)"

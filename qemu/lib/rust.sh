@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: MIT OR Apache-2.0
 # shellcheck shell=bash
 # Rust for the guests: rustup's stable builds the x86_64 programs; Debian's
-# rustc-web at the crate's MSRV cross-compiles for ARM (rustup has no ARM
-# std here, and cross-rs needs Docker). The ARM std rlibs come from Debian's
-# libstd-rust-web-dev:<arch>, downloaded and unpacked into a private sysroot
-# in the cache; nothing foreign is installed on the host. The same toolchain
-# verifies the declared rust-version.
+# Rust at the crate's MSRV (bookworm's rustc-web, trixie's rustc)
+# cross-compiles for ARM (rustup has no ARM std here, and cross-rs needs
+# Docker). The ARM std rlibs come from the matching Debian package
+# (libstd-rust-web-dev:<arch>, libstd-rust-dev:<arch>), downloaded through
+# the harness's own apt configuration (guestapt.sh) and unpacked into a
+# private sysroot in the cache; nothing foreign is installed on the host.
+# The same toolchain verifies the declared rust-version.
 
 # msrv: the workspace's rust-version ("1.85").
 msrv() {
@@ -39,34 +41,67 @@ ensure_cross_gcc() {
 	esac
 }
 
-# ensure_debian_rust: Debian's rustc-web/cargo-web at the MSRV, pinned (a
-# plain install would take the newer security update); sets DEB_RUST_VER.
+# debian_rust_packages: the Debian packages of the MSRV toolchain on this
+# host and the suite they come from (RUST_SUITE, RUSTC_PKG, CARGO_PKG,
+# STD_PKG): bookworm's own rustc is older than the MSRV, and it carries
+# 1.85 as rustc-web; trixie's rustc is 1.85.
+debian_rust_packages() {
+	local codename
+	codename=$(host_codename)
+	case $codename in
+	bookworm) RUST_SUITE=bookworm RUSTC_PKG=rustc-web CARGO_PKG=cargo-web STD_PKG=libstd-rust-web-dev ;;
+	trixie) RUST_SUITE=trixie RUSTC_PKG=rustc CARGO_PKG=cargo STD_PKG=libstd-rust-dev ;;
+	*)
+		die "the cross builds use Debian's Rust $(msrv) (bookworm's rustc-web or trixie's rustc); this host ($(host_name)) has neither: use a Debian 12 or 13 machine or container, or cross-rs with Cross.toml"
+		;;
+	esac
+}
+
+# ensure_debian_rust: Debian's rustc and cargo at the MSRV, pinned (a plain
+# install would take a newer security update or backport); sets
+# DEB_RUST_VER.
 ensure_debian_rust() {
 	[ -n "${DEB_RUST_VER:-}" ] && return 0
 	local want have
 	want=$(msrv)
 	[ -n "$want" ] || die "no rust-version in $IPCON_ROOT/Cargo.toml"
-	have=$(dpkg-query -W -f='${Version}' rustc-web 2>/dev/null || true)
+	debian_rust_packages
+	have=$(dpkg-query -W -f='${Version}' "$RUSTC_PKG" 2>/dev/null || true)
 	if [[ $have == "$want".* ]] && [ -x /usr/bin/cargo ] &&
-		[ "$(dpkg-query -W -f='${Version}' cargo-web 2>/dev/null)" = "$have" ] &&
-		[ "$(dpkg-query -W -f='${Version}' libstd-rust-web-dev 2>/dev/null)" = "$have" ]; then
+		[ "$(dpkg-query -W -f='${Version}' "$CARGO_PKG" 2>/dev/null)" = "$have" ] &&
+		[ "$(dpkg-query -W -f='${Version}' "$STD_PKG" 2>/dev/null)" = "$have" ]; then
 		DEB_RUST_VER=$have
 		return 0
 	fi
-	[ "$(host_codename)" = bookworm ] ||
-		die "cross builds use Debian bookworm's rustc-web $want; this host is not Debian bookworm (use cross-rs with Cross.toml instead)"
 	apt_update_once
-	DEB_RUST_VER=$(apt-cache madison rustc-web | awk -F'|' '{gsub(/ /, "", $2); print $2}' |
+	DEB_RUST_VER=$(apt-cache madison "$RUSTC_PKG" | awk -F'|' '{gsub(/ /, "", $2); print $2}' |
 		grep -E "^${want//./\\.}\." | sort -V | tail -n 1)
 	[ -n "$DEB_RUST_VER" ] ||
-		die "apt has no rustc-web $want.x (MSRV); check 'apt-cache madison rustc-web'"
+		die "apt has no $RUSTC_PKG $want.x (MSRV); check 'apt-cache madison $RUSTC_PKG'"
 	log "installing Debian's Rust $DEB_RUST_VER (the crate's MSRV toolchain)"
-	apt_install_exact "rustc-web=$DEB_RUST_VER" "cargo-web=$DEB_RUST_VER" \
-		"libstd-rust-web-dev=$DEB_RUST_VER"
+	apt_install_exact "$RUSTC_PKG=$DEB_RUST_VER" "$CARGO_PKG=$DEB_RUST_VER" \
+		"$STD_PKG=$DEB_RUST_VER"
+}
+
+# ensure_debian_rust_lints: cargo fmt and cargo clippy for the host checks
+# when the host's cargo is Debian's (no rustup): trixie has them at its
+# Rust's version; bookworm's are older than its rustc-web.
+ensure_debian_rust_lints() {
+	local cargo
+	cargo=$(command -v cargo)
+	if [ "$cargo" = /usr/bin/cargo ] && [ "$(host_codename)" = trixie ]; then
+		ensure_debian_rust
+		apt_install_exact "rustfmt=$DEB_RUST_VER" "rust-clippy=$DEB_RUST_VER"
+	fi
+	cargo fmt --version >/dev/null 2>&1 ||
+		die "$cargo has no fmt on this host ($(host_name)): 'rustup component add rustfmt'"
+	cargo clippy --version >/dev/null 2>&1 ||
+		die "$cargo has no clippy on this host ($(host_name)): 'rustup component add clippy'"
 }
 
 # ensure_rust_sysroot ARCH: the std rlibs for ARCH at $DEB_RUST_VER in a
-# private sysroot; sets RUST_SYSROOT.
+# private sysroot (from the host release's archive, where the host's rustc
+# comes from); sets RUST_SYSROOT.
 ensure_rust_sysroot() {
 	local arch=$1 darch triple dir
 	ensure_debian_rust
@@ -76,12 +111,12 @@ ensure_rust_sysroot() {
 	[ -d "$RUST_SYSROOT/lib/rustlib/$triple/lib" ] && return 0
 	dir=$IPCON_CACHE/rust/$DEB_RUST_VER/$darch
 	rm -rf "$dir" && mkdir -p "$RUST_SYSROOT/lib/rustlib"
-	log "downloading the Rust std for $triple (libstd-rust-web-dev:$darch $DEB_RUST_VER)"
-	guest_download "$dir" "$dir/download.log" "libstd-rust-web-dev:$darch=$DEB_RUST_VER" ||
-		die "downloading libstd-rust-web-dev:$darch failed"
-	dpkg -x "$dir"/libstd-rust-web-dev_*.deb "$dir/root"
+	log "downloading the Rust std for $triple ($STD_PKG:$darch $DEB_RUST_VER)"
+	debian_download "$RUST_SUITE" "$dir" "$dir/download.log" "$STD_PKG:$darch=$DEB_RUST_VER" ||
+		die "downloading $STD_PKG:$darch failed"
+	dpkg -x "$dir/${STD_PKG}"_*.deb "$dir/root"
 	[ -d "$dir/root/usr/lib/rustlib/$triple/lib" ] ||
-		die "libstd-rust-web-dev:$darch has no usr/lib/rustlib/$triple"
+		die "$STD_PKG:$darch has no usr/lib/rustlib/$triple"
 	cp -a "$dir/root/usr/lib/rustlib/$triple" "$RUST_SYSROOT/lib/rustlib/"
 	rm -rf "$dir/root"
 }
