@@ -22,6 +22,9 @@ GUEST_SUITE=bookworm
 # to the run's).
 GUEST_DEB_ARCHES=(amd64 arm64 armhf)
 DEBIAN_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+# The host's apt configuration directory, read for its Debian mirror
+# (another one only in the harness's own check of that reading).
+HOST_APT_ETC=${HOST_APT_ETC:-/etc/apt}
 
 # host_deb_arch: the host's Debian architecture (the kernel's build tools,
 # linux-kbuild, run on the host).
@@ -48,10 +51,10 @@ apt_source_uri() {
 # the one-line (.list) files.
 apt_source_uris() {
 	local pattern=$1 f deb822=() oneline=()
-	for f in /etc/apt/sources.list.d/*.sources; do
+	for f in "$HOST_APT_ETC"/sources.list.d/*.sources; do
 		[ -r "$f" ] && deb822+=("$f")
 	done
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+	for f in "$HOST_APT_ETC"/sources.list "$HOST_APT_ETC"/sources.list.d/*.list; do
 		[ -r "$f" ] && oneline+=("$f")
 	done
 	# one paragraph per record; a record never spans two files
@@ -225,4 +228,45 @@ guest_pkg_version() {
 	guest_apt_update
 	guest_apt apt-cache show --no-all-versions "$1" 2>/dev/null |
 		awk '/^Version:/ && !v {v = $2} END {print v}'
+}
+
+# mirrors_of ETC [VAR=VALUE...]: "GUEST_MIRROR GUEST_SECURITY_MIRROR" as
+# guest_apt_mirrors finds them for the apt sources in ETC and the given
+# environment.
+mirrors_of() {
+	(
+		HOST_APT_ETC=$1
+		shift
+		# shellcheck disable=SC2163 # VAR=VALUE words, exported as given
+		[ $# = 0 ] || export "$@"
+		unset GUEST_MIRROR
+		guest_apt_mirrors
+		echo "$GUEST_MIRROR $GUEST_SECURITY_MIRROR"
+	)
+}
+
+# check_mirror_detection: the harness's check of guest_apt_mirrors on
+# made-up apt sources: deb822 files (one paragraph per source, records
+# never spanning files), one-line files with options, a host without a
+# Debian mirror, the overrides.
+check_mirror_detection() {
+	local etc got
+	etc=$(mktemp -d)
+	mkdir -p "$etc/sources.list.d"
+	printf 'Types: deb\nURIs: http://m.example/debian/\nSuites: trixie trixie-updates\nComponents: main\n\nTypes: deb\nURIs: http://s.example/debian-security\nSuites: trixie-security\nComponents: main\n' \
+		>"$etc/sources.list.d/debian.sources"
+	printf 'Types: deb\nURIs: http://b.example/debian\nSuites: trixie-backports\nComponents: main\n' \
+		>"$etc/sources.list.d/backports.sources"
+	got=$(mirrors_of "$etc")
+	[ "$got" = "http://m.example/debian http://s.example/debian-security" ] || die "deb822: got '$got'"
+	rm "$etc"/sources.list.d/*
+	printf '# a comment\ndeb [arch=amd64 signed-by=/k.gpg] http://o.example/debian bookworm main\ndeb http://o.example/debian-security bookworm-security main\n' \
+		>"$etc/sources.list"
+	got=$(mirrors_of "$etc")
+	[ "$got" = "http://o.example/debian http://o.example/debian-security" ] || die "one-line: got '$got'"
+	got=$(mirrors_of "$etc" IPCON_DEBIAN_MIRROR=http://x.example/debian/)
+	[ "$got" = "http://x.example/debian http://x.example/debian-security" ] || die "override: got '$got'"
+	printf 'deb http://archive.example/ubuntu noble main\n' >"$etc/sources.list"
+	expect_failure "no Debian mirror in this host's apt sources" mirrors_of "$etc"
+	rm -rf "$etc"
 }

@@ -95,7 +95,7 @@ pub enum DumpEntry<'a> {
 /// Parse one message of the `POLICY_GET` dump (its command is not
 /// checked). Unknown attributes are skipped; an unknown default or action
 /// is a [`ProtocolError`].
-pub fn parse_entry<'a>(msg: GenlMsg<'a>) -> Result<DumpEntry<'a>, ProtocolError> {
+pub fn parse_entry(msg: GenlMsg<'_>) -> Result<DumpEntry<'_>, ProtocolError> {
     let (mut default, mut count, mut rule) = (None, None, None);
     for a in msg.attr_iter() {
         let a = a?;
