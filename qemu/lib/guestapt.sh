@@ -222,6 +222,20 @@ guest_download() {
 	debian_download "$GUEST_SUITE" "$@"
 }
 
+# libc_suite: the Debian release whose C library the guests get: the
+# host's own on Debian 12 and 13, since the programs are linked against it
+# (linked on Debian 13, Rust's std binds even its weak references to
+# pidfd_spawnp and pidfd_getpid to glibc 2.39, and the program would not
+# start with Debian 12's 2.36), the guests' suite on other hosts.
+libc_suite() {
+	local codename
+	codename=$(host_codename)
+	case $codename in
+	bookworm | trixie) echo "$codename" ;;
+	*) echo "$GUEST_SUITE" ;;
+	esac
+}
+
 # guest_pkg_version PKG: the version 'apt-get download PKG' would fetch from
 # the guests' suite, or empty.
 guest_pkg_version() {

@@ -25,18 +25,30 @@ fetch_busybox() {
 	[ -x "$BUSYBOX" ] || die "busybox-static:$darch has no bin/busybox"
 }
 
-# fetch_debs NAME ARCH PKG...: Debian packages for ARCH, downloaded once and
-# unpacked together into the cache; sets DEBS_ROOT (their root).
+# fetch_debs NAME ARCH PKG...: Debian packages of the guests' suite for
+# ARCH, downloaded once and unpacked together into the cache; sets
+# DEBS_ROOT (their root).
 fetch_debs() {
-	local name=$1 arch=$2 darch dir deb
-	shift 2
+	fetch_debs_from "$GUEST_SUITE" "$@"
+}
+
+# fetch_libc ARCH: the C library the guest's programs run with: that of the
+# Debian release they were linked against (libc_suite); sets DEBS_ROOT.
+fetch_libc() {
+	fetch_debs_from "$(libc_suite)" libc "$1" libc6 libgcc-s1
+}
+
+# fetch_debs_from SUITE NAME ARCH PKG...: fetch_debs from Debian SUITE.
+fetch_debs_from() {
+	local suite=$1 name=$2 arch=$3 darch dir deb
+	shift 3
 	darch=$(deb_arch "$arch")
-	dir=$IPCON_CACHE/debs/$darch/$name
+	dir=$IPCON_CACHE/debs/$suite/$darch/$name
 	DEBS_ROOT=$dir/root
 	[ -f "$dir/unpacked" ] && return 0
 	rm -rf "$dir"
-	log "downloading $* ($darch)"
-	guest_download "$dir" "$dir/download.log" "${@/%/:$darch}" ||
+	log "downloading $* ($darch, Debian $suite)"
+	debian_download "$suite" "$dir" "$dir/download.log" "${@/%/:$darch}" ||
 		die "downloading $*:$darch failed"
 	for deb in "$dir"/*.deb; do
 		dpkg -x "$deb" "$DEBS_ROOT"
@@ -82,7 +94,7 @@ install_busybox() {
 # the C library and the packages the recipes pull in (see below).
 fetch_guest_debs() {
 	local arch=$1 deb
-	fetch_debs libc "$arch" libc6 libgcc-s1
+	fetch_libc "$arch"
 	while read -r deb _; do
 		fetch_debs "$deb" "$arch" "$deb"
 	done < <(python3 "$IPCON_ROOT/qemu/lib/guest_userland.py" debian)
@@ -102,13 +114,14 @@ install_pulled_in() {
 }
 
 # install_shlibs ROOT ARCH FILE...: the shared libraries FILE... need (and
-# the ELF interpreter), recursively, from Debian's C library for ARCH, at
+# the ELF interpreter), recursively, from Debian's C library for ARCH
+# (fetch_libc), at
 # the paths Debian's dynamic linker looks in (multiarch directories, so
 # an aarch64 guest can carry the armv7 libraries too).
 install_shlibs() {
 	local root=$1 arch=$2
 	shift 2
-	fetch_debs libc "$arch" libc6 libgcc-s1
+	fetch_libc "$arch"
 	python3 "$IPCON_ROOT/qemu/lib/guest_userland.py" shlibs "$root" "$DEBS_ROOT" "$@" >"$root.shlibs-$arch" ||
 		die "copying the shared libraries for $arch failed"
 	vlog "shared libraries ($arch): $(tr '\n' ' ' <"$root.shlibs-$arch")"

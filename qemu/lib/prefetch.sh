@@ -17,7 +17,10 @@ PREFETCH_LOG=$IPCON_CACHE/prefetch.log
 # busybox and packages are. An aarch64 test run also carries armv7's C
 # library (the 32-bit run).
 guest_prefetch_start() {
+	# the package lists first, here: two apt-get updates of one suite side
+	# by side would fight over its lock
 	guest_apt_update
+	debian_apt_update "$(libc_suite)"
 	local r arch k arches=()
 	for r in "$@"; do
 		IFS=: read -r arch k <<<"$r"
