@@ -53,6 +53,15 @@ fetch_debs_from() {
 	for deb in "$dir"/*.deb; do
 		dpkg -x "$deb" "$DEBS_ROOT"
 	done
+	# Debian 13's packages are merged-/usr (libc6 has its dynamic linker
+	# in usr/lib64 only): the links of a merged-/usr system, so that the
+	# paths programs name (/lib64/ld-linux-x86-64.so.2) resolve
+	local d
+	for d in lib lib64; do
+		if [ -d "$DEBS_ROOT/usr/$d" ] && [ ! -e "$DEBS_ROOT/$d" ]; then
+			ln -s "usr/$d" "$DEBS_ROOT/$d"
+		fi
+	done
 	touch "$dir/unpacked"
 }
 
