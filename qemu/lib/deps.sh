@@ -135,7 +135,7 @@ ensure_qemu_user() {
 # rustup's (with clippy and rustfmt) when present, else Debian's at the MSRV
 # (Debian's own cargo stays at /usr/bin/cargo for the cross builds).
 ensure_host_tools() {
-	apt_install ca-certificates gcc make libc6-dev cpio xz-utils zstd kmod bc shfmt dwarves sparse pkgconf
+	apt_install ca-certificates gcc make libc6-dev cpio xz-utils zstd kmod bc shfmt dwarves sparse pkgconf python3
 	if [ -x "$HOME/.cargo/bin/cargo" ]; then
 		PATH="$HOME/.cargo/bin:$PATH"
 	elif ! command -v cargo >/dev/null 2>&1; then
