@@ -53,6 +53,9 @@ build_c_library() {
 	run_quiet "$log-test-static.log" "$cc" "${C_FLAGS[@]}" "${cflags[@]}" \
 		"$IPCON_ROOT/libipcon/tests/ipcon_c_test.c" "$stage/usr/lib/libipcon.a" "${private[@]}" \
 		-o "$bin/ipcon-c-test-static"
+	# the harness's benchmark (qemu/lib/bench.sh), not a package's
+	run_quiet "$log-compare.log" "$cc" "${C_FLAGS[@]}" "${cflags[@]}" \
+		"$IPCON_ROOT/libipcon/bench/ipcon_compare.c" "${libs[@]}" -o "$bin/ipcon-compare"
 	local so
 	so=$(find "$stage/usr/lib" -name 'libipcon.so.*.*.*' | head -n 1)
 	FOOTPRINT_LINES+=("$(printf '%-8s %-34s %9s bytes' "$arch" "$(basename "$so") (C library)" \

@@ -73,6 +73,7 @@ HARNESS_ONLY = {
     "demo_script where it is absent, as on a device",
     "/bin/ipcon-demo": "the VM harness's demo script",
     "/compat32/ipcon-vmtests": "the harness's 32-bit build of the suite (aarch64 guests)",
+    "/usr/bin/ipcon-compare": "the harness's benchmark against AF_UNIX and TIPC (libipcon/bench), bench VMs only",
 }
 
 # Shell builtins of busybox ash (and the keywords), never looked up in PATH.

@@ -284,6 +284,7 @@ build_initramfs() {
 	chmod 755 "$root/init"
 	cp "$IPCON_ROOT/qemu/guest/demo" "$root/bin/ipcon-demo"
 	cp -a "$KMOD_ROOT/lib/modules" "$root/lib/"
+	if [ "$mode" = bench ]; then install_bench "$root" "$arch"; fi
 	# (depmod warns that an out-of-tree staging root has no modules.order:
 	# the log keeps that)
 	run_quiet "$(dirname "$out")/depmod.log" depmod -b "$root" "$KABI"

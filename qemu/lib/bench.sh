@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: MIT OR Apache-2.0
+# shellcheck shell=bash
+# `qemu/run bench`: ipcon side by side with AF_UNIX (SOCK_DGRAM,
+# SOCK_SEQPACKET) and TIPC RDM, in one boot per arch and kernel. The guest
+# runs libipcon/bench/ipcon_compare.c (one C program for all four, built
+# with libipcon's C programs) with the kernel's own tipc module loaded;
+# its "@@ bench" lines come back on the results port and
+# qemu/lib/bench_report.py turns them into the table, the CSV file, the
+# chart and the ratio lines, in a results folder under target/bench.
+
+BENCH_QUICK=0
+BENCH_DIR=""
+
+# bench_start: the results folder of this run.
+bench_start() {
+	BENCH_DIR=$IPCON_ROOT/target/bench/$(date +%Y%m%d-%H%M%S)
+	mkdir -p "$BENCH_DIR"
+	# the chart is drawn on the host
+	apt_install python3-matplotlib
+}
+
+# bench_module_path KROOT NAME: the module file NAME of the kernel unpacked
+# in KROOT (Debian 6.12's are xz-compressed).
+bench_module_path() {
+	find "$1/lib/modules" \( -name "$2.ko" -o -name "$2.ko.xz" \) -print -quit 2>/dev/null
+}
+
+# install_bench ROOT ARCH: what the bench guest has besides the image's files:
+# the comparison program, the tipc module of the booted kernel with the
+# modules it depends on (decompressed, where depmod will index them), and
+# the program's arguments.
+install_bench() {
+	local root=$1 arch=$2 todo=(tipc) seen=" " name f dest dep
+	cp "$(clib_dir "$arch")/bin/ipcon-compare" "$root/usr/bin/ipcon-compare"
+	if [ "$BENCH_QUICK" = 1 ]; then echo --quick; fi >"$root/etc/ipcon-bench-args"
+	while [ ${#todo[@]} -gt 0 ]; do
+		name=${todo[0]}
+		todo=("${todo[@]:1}")
+		[[ $seen == *" $name "* ]] && continue
+		seen+="$name "
+		f=$(bench_module_path "$KROOT" "$name")
+		if [ -z "$f" ]; then
+			log "warning: $KABI has no $name module: the benchmark runs without TIPC"
+			return 0
+		fi
+		dest=$root/lib/modules/$KABI/kernel/bench/$name.ko
+		mkdir -p "$(dirname "$dest")"
+		case $f in
+		*.xz) xz -dc "$f" >"$dest" ;;
+		*) cp "$f" "$dest" ;;
+		esac
+		for dep in $(modinfo -F depends "$dest" | tr ',' ' '); do
+			todo+=("$dep")
+		done
+	done
+}
+
+# bench_collect ARCH KERNEL: the run's "@@ bench" lines, kept in the
+# results folder with what produced them.
+bench_collect() {
+	local arch=$1 k=$2 out
+	out=$BENCH_DIR/raw-$arch-$k.txt
+	{
+		echo "@@ bench-run arch=$arch kernel=$k kabi=$KABI qemu=$(qemu_version "$arch") mode=TCG"
+		grep '^@@ bench' "$RESULTS_LOG" || true
+	} >"$out"
+	grep -q '^@@ bench [^-]' "$out" || die "the $arch $k VM reported no benchmark figures (console: $CONSOLE_LOG)"
+}
+
+# qemu_version ARCH: the QEMU version that ran ARCH's VM.
+qemu_version() {
+	local bin=qemu-system-$1
+	[ "$1" = armv7 ] && bin=qemu-system-arm
+	"$bin" --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'
+}
+
+# bench_report: the table, the CSV file, the chart and the ratio lines of
+# every run, in BENCH_DIR.
+bench_report() {
+	# Debian's python3, with the python3-matplotlib bench_start installed
+	/usr/bin/python3 "$IPCON_ROOT/qemu/lib/bench_report.py" "$BENCH_DIR" ||
+		die "the benchmark report failed (raw figures in $BENCH_DIR)"
+	log "benchmark results: $BENCH_DIR (report.txt, results.csv, chart.png)"
+}
