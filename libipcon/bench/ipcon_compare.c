@@ -120,6 +120,12 @@ static void xpipe(int p[2])
 		die("pipe", errno);
 }
 
+static void close_pipe(int p[2])
+{
+	close(p[0]);
+	close(p[1]);
+}
+
 static void put_byte(int fd, char c)
 {
 	while (write(fd, &c, 1) != 1)
@@ -575,8 +581,7 @@ static void w_rtt(enum mech m, size_t size)
 	ep_send(&c, 0, "q", 1);
 	ep_close(&c);
 	reap(pid);
-	close(ready[0]);
-	close(ready[1]);
+	close_pipe(ready);
 	free(lat);
 	snprintf(workload, sizeof(workload), "rtt_%s", size_label(size));
 	report(workload, m, "us", vals, reps);
@@ -655,15 +660,11 @@ static double throughput_once(enum mech m, size_t size, int pairs, int count)
 	for (p = 0; p < np; p++)
 		reap(pids[p]);
 	for (p = 0; p < pairs; p++) {
-		close(ack[p][0]);
-		close(ack[p][1]);
+		close_pipe(ack[p]);
 	}
-	close(ready[0]);
-	close(ready[1]);
-	close(start[0]);
-	close(start[1]);
-	close(done[0]);
-	close(done[1]);
+	close_pipe(ready);
+	close_pipe(start);
+	close_pipe(done);
 	return (double)count * pairs / (t0 / 1e6);
 }
 
@@ -817,10 +818,8 @@ static void w_multicast(enum mech m, int subs)
 		reap(pids[i]);
 	if (m != M_UDGRAM)
 		ep_close(&snd);
-	close(ready[0]);
-	close(ready[1]);
-	close(ackp[0]);
-	close(ackp[1]);
+	close_pipe(ready);
+	close_pipe(ackp);
 	free(lat);
 	free(cp);
 	snprintf(workload, sizeof(workload), "mcast_%d", subs);
@@ -940,10 +939,8 @@ static void w_lookup(enum mech m, int nsvc)
 	put_byte(stop[1], 's');
 	reap(pid);
 	ep_close(&c);
-	close(ready[0]);
-	close(ready[1]);
-	close(stop[0]);
-	close(stop[1]);
+	close_pipe(ready);
+	close_pipe(stop);
 	free(lat);
 	snprintf(workload, sizeof(workload), "lookup_%d", nsvc);
 	report(workload, m, "us", vals, reps);
@@ -1007,12 +1004,9 @@ static void w_many_clients(enum mech m)
 		ep_close(&c);
 		reap(srv);
 	}
-	close(ready[0]);
-	close(ready[1]);
-	close(start[0]);
-	close(start[1]);
-	close(sready[0]);
-	close(sready[1]);
+	close_pipe(ready);
+	close_pipe(start);
+	close_pipe(sready);
 	report("clients_8_replies", m, "msg/s", vals, reps);
 }
 
@@ -1122,8 +1116,7 @@ static void w_death(enum mech m)
 			waitpid(pid, NULL, 0);
 			if (conn >= 0)
 				close(conn);
-			close(ready[0]);
-			close(ready[1]);
+			close_pipe(ready);
 		}
 		vals[r] = median(lat, iters);
 	}

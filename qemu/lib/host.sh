@@ -164,8 +164,6 @@ packaged_crates_check() {
 	}
 }
 
-# The kernel module's style gate: checkpatch --strict from the kernel source
-# (the uapi header may not use BIT(): userspace has no such macro).
 # run_harness_checks: the harness's own logic that a Debian 12 run never
 # exercises.
 run_harness_checks() {
@@ -173,6 +171,8 @@ run_harness_checks() {
 		check_mirror_detection
 }
 
+# The kernel module's style gate: checkpatch --strict from the kernel source
+# (the uapi header may not use BIT(): userspace has no such macro).
 run_kernel_style_check() {
 	fetch_checkpatch
 	host_check "checkpatch --strict (ipcon-kmod)" make -C ipcon-kmod style CHECKPATCH="$CHECKPATCH"

@@ -124,9 +124,8 @@ install_pulled_in() {
 
 # install_shlibs ROOT ARCH FILE...: the shared libraries FILE... need (and
 # the ELF interpreter), recursively, from Debian's C library for ARCH
-# (fetch_libc), at
-# the paths Debian's dynamic linker looks in (multiarch directories, so
-# an aarch64 guest can carry the armv7 libraries too).
+# (fetch_libc), at the paths Debian's dynamic linker looks in (multiarch
+# directories, so an aarch64 guest can carry the armv7 libraries too).
 install_shlibs() {
 	local root=$1 arch=$2
 	shift 2
