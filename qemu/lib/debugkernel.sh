@@ -50,9 +50,21 @@ check_debug_config() {
 	[ -z "$missing" ] || die "the $1 debug kernel config lacks:$missing (see $2)"
 }
 
+# debug_kernel_prepare ARCH: the tools and the source a debug kernel build
+# needs (installed and downloaded before the build, which may run in the
+# background: ahead.sh).
+debug_kernel_prepare() {
+	local arch=$1
+	apt_install flex bison libelf-dev libssl-dev bc
+	ensure_cross_gcc "$arch"
+	select_kernel 6.1 "$arch"
+	fetch_linux_source "$KVER"
+}
+
 # build_debug_kernel ARCH: sets KABI, KVER, KIMAGE, KHEADERS.
 build_debug_kernel() {
 	local arch=$1
+	ahead_wait "debug-$arch"
 	select_kernel 6.1 "$arch"
 	local ver=$KVER key dir src karch cross target image
 	karch=$(kernel_arch "$arch")
@@ -75,9 +87,7 @@ build_debug_kernel() {
 		KVER="$ver (debug build)"
 		return 0
 	fi
-	apt_install flex bison libelf-dev libssl-dev bc
-	ensure_cross_gcc "$arch"
-	fetch_linux_source "$ver"
+	debug_kernel_prepare "$arch"
 	rm -rf "$dir"
 	mkdir -p "$src"
 	log "unpacking the kernel source"

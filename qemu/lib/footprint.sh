@@ -29,19 +29,26 @@ footprint_module() {
 	FOOTPRINT_LINES+=("$(printf '%-8s %-34s %9s bytes' "$arch" "ipcon.ko ($kabi)" "$size")")
 }
 
-# footprint_programs ARCH: build the client programs for ARCH (static,
-# release) and record their stripped sizes.
-footprint_programs() {
-	local arch=$1 triple dir p args=(build --release --locked --features ipcon/std)
-	triple=$(rust_target "$arch")
+# footprint_build ARCH: build the client programs for ARCH (static,
+# release); sets STATIC_TARGET_DIR.
+footprint_build() {
+	local arch=$1 p args=(build --release --locked --features ipcon/std)
+	ahead_wait "footprint-$arch"
 	for p in "${FOOTPRINT_PROGRAMS[@]}"; do
 		case $p in
 		examples/*) args+=(-p ipcon --example "${p#examples/}") ;;
 		*) args+=(-p ipcon-cli --bin "$p") ;;
 		esac
 	done
-	log "building release client programs for the footprint ($triple)"
+	log "building release client programs for the footprint ($(rust_target "$arch"))"
 	static_cargo "$arch" "$IPCON_CACHE/footprint-build-$arch.log" "${args[@]}"
+}
+
+# footprint_programs ARCH: build the client programs for ARCH and record
+# their stripped sizes.
+footprint_programs() {
+	local arch=$1 p dir
+	footprint_build "$arch"
 	dir=$STATIC_TARGET_DIR/release
 	for p in "${FOOTPRINT_PROGRAMS[@]}"; do
 		FOOTPRINT_LINES+=("$(printf '%-8s %-34s %9s bytes' "$arch" \

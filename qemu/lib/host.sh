@@ -216,6 +216,7 @@ recipe_var() {
 build_guest_programs() {
 	local arch=$1 triple log targets ptest_targets profile examples programs e
 	triple=$(rust_target "$arch")
+	ahead_wait "programs-$arch"
 	if [ -z "${GUEST_OUT[$arch]:-}" ]; then
 		targets=$(recipe_var IPCON_CARGO_TARGETS)
 		ptest_targets=$(recipe_var IPCON_PTEST_CARGO_TARGETS)
