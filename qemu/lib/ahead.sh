@@ -6,11 +6,12 @@
 # (the guest programs and C library of each arch, the debug kernel, the
 # footprint's static programs) used to run between the VMs, on the critical
 # path. Here one background job builds them in the order the runs need
-# them, at idle CPU priority (SCHED_IDLE, or nice 19 where that is refused),
-# so it only takes the cycles the host checks and the VMs leave over and
-# the VMs' timing is not disturbed. It calls the same functions the runs
-# call later; those find the work done (cargo's own freshness, the debug
-# kernel's .complete mark) and go on at once.
+# them, at nice 19: a VM's threads get about 98 % of a contended core, so
+# the job takes what the VMs leave over and does not disturb them, and it
+# gets five times the share of the host checks (SCHED_IDLE, host.sh), which
+# no VM waits for. It calls the same functions the runs call later; those
+# find the work done (cargo's own freshness, the debug kernel's .complete
+# mark) and go on at once.
 #
 # Nothing depends on it: before a run's step, the harness waits for the job
 # to finish that step (ahead_wait); if the job failed, the step builds in
@@ -24,8 +25,8 @@ AHEAD_DIR=""
 AHEAD_LOG=$IPCON_CACHE/ahead.log
 
 # ahead_units RUN...: the job's steps, in the order the runs need them:
-# programs-ARCH (the guest programs and the C library; an aarch64 test run
-# also carries armv7's), debug-ARCH (the debug kernel), then
+# programs-ARCH (the guest programs, the C library and ipcon-tiny; an
+# aarch64 test run also carries armv7's), debug-ARCH (the debug kernel), then
 # footprint-ARCH for every arch (built after the last VM).
 ahead_units() {
 	local r arch k seen=" " units=() a
@@ -51,7 +52,11 @@ ahead_prepare() {
 	for u in "$@"; do
 		arch=${u#*-}
 		case $u in
-		programs-* | footprint-*) [ "$arch" = x86_64 ] || msrv_prepare "$arch" ;;
+		programs-*)
+			[ "$arch" = x86_64 ] || msrv_prepare "$arch"
+			ensure_musl "$arch"
+			;;
+		footprint-*) [ "$arch" = x86_64 ] || msrv_prepare "$arch" ;;
 		debug-*) debug_kernel_prepare "$arch" ;;
 		esac
 	done
@@ -64,6 +69,7 @@ ahead_run() {
 	programs-*)
 		build_guest_programs "$arch"
 		build_c_library "$arch"
+		build_tiny_client "$arch"
 		;;
 	debug-*) build_debug_kernel "$arch" ;;
 	footprint-*) footprint_build "$arch" ;;
@@ -78,20 +84,19 @@ build_ahead_start() {
 	mapfile -t units < <(ahead_units "$@")
 	ahead_prepare "${units[@]}"
 	AHEAD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ipcon-ahead.XXXXXX")
-	log "building ahead at idle priority while the checks and VMs run: ${units[*]} (log: $AHEAD_LOG)"
-	# its own process group (set -m), so that ahead_stop ends its builds too
-	set -m
-	(
-		trap 'echo $? >"$AHEAD_DIR/.end"' EXIT
-		chrt --idle -p 0 "$BASHPID" >/dev/null 2>&1 || renice -n 19 -p "$BASHPID" >/dev/null 2>&1 || true
-		for u in "${units[@]}"; do
-			ahead_run "$u"
-			touch "$AHEAD_DIR/$u"
-		done
-	) >"$AHEAD_LOG" 2>&1 &
-	AHEAD_PID=$!
-	set +m
-	trap ahead_stop EXIT
+	log "building ahead at low priority while the VMs run: ${units[*]} (log: $AHEAD_LOG)"
+	bg_spawn AHEAD_PID ahead_job "${units[@]}" >"$AHEAD_LOG" 2>&1
+}
+
+# ahead_job UNIT...: the background job.
+ahead_job() {
+	trap 'echo $? >"$AHEAD_DIR/.end"' EXIT
+	bg_lower_priority low
+	local u
+	for u in "$@"; do
+		ahead_run "$u"
+		touch "$AHEAD_DIR/$u"
+	done
 }
 
 # ahead_running: the job has not ended.
@@ -117,11 +122,10 @@ ahead_wait() {
 	fi
 }
 
-# ahead_stop: end the job and its builds (at exit, or once it failed).
+# ahead_stop: end the job and its builds (once it failed).
 ahead_stop() {
 	[ -n "$AHEAD_PID" ] || return 0
-	kill -- -"$AHEAD_PID" 2>/dev/null || true
-	wait "$AHEAD_PID" 2>/dev/null || true
+	bg_stop "$AHEAD_PID"
 	rm -rf "$AHEAD_DIR"
 	AHEAD_PID=""
 }

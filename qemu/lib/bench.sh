@@ -82,3 +82,45 @@ bench_report() {
 		die "the benchmark report failed (raw figures in $BENCH_DIR)"
 	log "benchmark results: $BENCH_DIR (report.txt, results.csv, chart.png)"
 }
+
+# The test command's benchmark run: 'bench --quick' on one VM, so that CI
+# proves the benchmark works end to end (the guest program for every
+# mechanism, the tipc module, the report and the chart). No thresholds: the
+# numbers are for people, and timing assertions under TCG would be flaky.
+BENCH_SMOKE_RESULT=""
+
+# bench_smoke RUN...: boot the first run that is not a debug kernel's in
+# bench mode with --quick, and judge that every comparison came out; sets
+# BENCH_SMOKE_RESULT (a tally line; empty when every run is a debug one).
+# shellcheck disable=SC2034 # BENCH_SMOKE_RESULT is read by qemu/run
+bench_smoke() {
+	local r arch="" k saved=$MODE other missing="" n
+	for r in "$@"; do
+		IFS=: read -r arch k <<<"$r"
+		[ "$k" = 6.1-debug ] || break
+		arch=""
+	done
+	[ -n "$arch" ] || return 0
+	local label="bench --quick $arch $k"
+	MODE=bench BENCH_QUICK=1
+	bench_start
+	boot_with "$arch" "$k"
+	MODE=$saved
+	if ! check_vm "$arch"; then
+		BENCH_SMOKE_RESULT="FAIL $label: the VM failed (console: $CONSOLE_LOG)"
+		return 0
+	fi
+	if ! (bench_collect "$arch" "$k" && bench_report); then
+		BENCH_SMOKE_RESULT="FAIL $label: no report (raw figures in $BENCH_DIR)"
+		return 0
+	fi
+	for other in unix_dgram unix_seqpacket tipc_rdm; do
+		grep -q "^ratio: .* ipcon/$other = " "$BENCH_DIR/report.txt" || missing+=" $other"
+	done
+	n=$(grep -c '^ratio: ' "$BENCH_DIR/report.txt" || true)
+	if [ -n "$missing" ] || [ ! -s "$BENCH_DIR/chart.png" ] || [ ! -s "$BENCH_DIR/results.csv" ]; then
+		BENCH_SMOKE_RESULT="FAIL $label: no ratio against${missing:- (none missing)}, or no chart or CSV file (in $BENCH_DIR)"
+	else
+		BENCH_SMOKE_RESULT="ok $label: $n ratio lines, the table, the CSV file and the chart in $BENCH_DIR"
+	fi
+}

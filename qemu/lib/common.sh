@@ -64,3 +64,46 @@ as_root() {
 		die "need root to run: $* (run qemu/run as root or install sudo)"
 	fi
 }
+
+# Background jobs of a test run (ahead.sh's builds, the host checks): each
+# runs in its own process group, so that one kill ends it with its
+# children, and every one is ended when qemu/run exits.
+BG_PIDS=()
+
+# bg_spawn VAR FUNC ARGS...: run FUNC ARGS in the background in a new
+# process group; VAR gets its pid.
+bg_spawn() {
+	local var=$1
+	shift
+	set -m
+	"$@" &
+	printf -v "$var" '%s' "$!"
+	set +m
+	BG_PIDS+=("${!var}")
+	trap bg_stop_all EXIT
+}
+
+# bg_stop PID: end the background job PID and its children.
+bg_stop() {
+	kill -- -"$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+# bg_stop_all: end every background job still running (at exit).
+bg_stop_all() {
+	local p
+	for p in "${BG_PIDS[@]}"; do
+		kill -- -"$p" 2>/dev/null || true
+	done
+}
+
+# bg_lower_priority idle|low: lower the CPU priority of this (sub)shell and
+# what it starts: "idle" runs only on cycles nothing else wants
+# (SCHED_IDLE), "low" is nice 19 (five times the share of "idle", still a
+# sixtieth of a normal process's).
+bg_lower_priority() {
+	if [ "$1" = idle ] && chrt --idle -p 0 "$BASHPID" >/dev/null 2>&1; then
+		return 0
+	fi
+	renice -n 19 -p "$BASHPID" >/dev/null 2>&1 || true
+}

@@ -74,6 +74,8 @@ HARNESS_ONLY = {
     "/bin/ipcon-demo": "the VM harness's demo script",
     "/compat32/ipcon-vmtests": "the harness's 32-bit build of the suite (aarch64 guests)",
     "/usr/bin/ipcon-compare": "the harness's benchmark against AF_UNIX and TIPC (libipcon/bench), bench VMs only",
+    "ipcon-tiny": "the harness's static client without std (tiny-client/, qemu/lib/tiny.sh); the suite skips "
+    "its tests where it is absent, as on a device",
 }
 
 # Shell builtins of busybox ash (and the keywords), never looked up in PATH.

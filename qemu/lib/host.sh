@@ -5,6 +5,14 @@
 
 HOST_RESULTS=()
 
+# host_result LINE: record a host check's result line (also in
+# HOST_RESULTS_FILE, when the checks run in the background).
+HOST_RESULTS_FILE=""
+host_result() {
+	HOST_RESULTS+=("$1")
+	[ -z "$HOST_RESULTS_FILE" ] || echo "$1" >>"$HOST_RESULTS_FILE"
+}
+
 # host_check NAME CMD...: run one host check, record ok/FAIL.
 host_check() {
 	local name=$1
@@ -14,10 +22,10 @@ host_check() {
 	log "host: $name"
 	vlog "\$ $*"
 	if (cd "$IPCON_ROOT" && "$@") >"$logfile" 2>&1; then
-		HOST_RESULTS+=("ok host: $name")
+		host_result "ok host: $name"
 	else
 		tail -n 40 "$logfile" >&2
-		HOST_RESULTS+=("FAIL host: $name (log: $logfile)")
+		host_result "FAIL host: $name (log: $logfile)"
 	fi
 }
 
@@ -31,21 +39,38 @@ host_check_cargo() {
 		host_check "$name" "$@"
 	else
 		log "host: $name: skipped (needs cargo $need, this host's is $have)"
-		HOST_RESULTS+=("skip host: $name (needs cargo $need or newer, this host's is $have: rustup's stable has it)")
+		host_result "skip host: $name (needs cargo $need or newer, this host's is $have: rustup's stable has it)"
 	fi
 }
 
-run_host_checks() {
+# tiny_client_lints: rustfmt and clippy for tiny-client/.
+tiny_client_lints() {
+	cargo fmt --manifest-path tiny-client/Cargo.toml -- --check &&
+		cargo clippy --manifest-path tiny-client/Cargo.toml --target-dir target/tiny-lint --locked -- -D warnings
+}
+
+# host_checks_prepare: what the host checks install and download, done in
+# the foreground before they start in the background (no dpkg lock or
+# download is shared with the VMs' steps then).
+host_checks_prepare() {
 	# the C header's checks: cbindgen regenerates it, g++ compiles it as C++
 	apt_install shellcheck cbindgen g++
 	if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
 		ensure_debian_rust_lints
 	fi
+	fetch_checkpatch
+	msrv_prepare x86_64
+	layer_checks_prepare
+}
+
+run_host_checks() {
 	host_check "shellcheck qemu/ .ci/ meta-ipcon/" shellcheck -x qemu/run qemu/lib/*.sh qemu/guest/init \
 		qemu/guest/demo .ci/run meta-ipcon/recipes-ipcon/ipcon/files/{run-ptest,ipcon-check-toolchain} \
 		meta-ipcon/recipes-ipcon/ipcon-policy/files/ipcon-policy.init \
 		meta-ipcon/recipes-ipcon/libipcon/files/run-ptest libipcon/gen-header libipcon/install-c-library
 	host_check "cargo fmt --check" cargo fmt --all -- --check
+	# ipcon-tiny is its own workspace (a no_std, no_main program)
+	host_check "cargo fmt --check, cargo clippy (tiny-client)" tiny_client_lints
 	host_check "cargo clippy (default features)" \
 		cargo clippy --workspace --all-targets --locked -- -D warnings
 	host_check "cargo clippy (all features)" \
@@ -295,6 +320,66 @@ tally() {
 	skip*) TOTAL_SKIPPED=$((TOTAL_SKIPPED + 1)) ;;
 	*) TOTAL_FAILED=$((TOTAL_FAILED + 1)) ;;
 	esac
+}
+
+# The host checks in the background. They are CPU-bound, while a VM under
+# TCG mostly waits: run side by side at idle priority (SCHED_IDLE), they
+# fill the cycles the VMs leave, and the VMs boot minutes earlier. Their
+# progress lines print as they go; their result lines come in the report.
+# The same job first lists the tests every VM must report (a host build of
+# the suite), for the report.
+HOST_CHECKS_PID=""
+HOST_CHECKS_DIR=""
+
+# host_checks_start: install what the checks need, then start them.
+host_checks_start() {
+	host_checks_prepare
+	HOST_CHECKS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ipcon-host-checks.XXXXXX")
+	log "host checks: running at idle priority beside the VMs (their results come in the report)"
+	bg_spawn HOST_CHECKS_PID host_checks_job
+}
+
+# host_checks_job: the background job (see above).
+host_checks_job() {
+	bg_lower_priority idle
+	HOST_RESULTS_FILE=$HOST_CHECKS_DIR/results
+	: >"$HOST_RESULTS_FILE"
+	list_suite_tests
+	list_extra_tests
+	printf '%s\n' "${SUITE_TESTS[@]}" >"$HOST_CHECKS_DIR/suite-tests"
+	printf '%s\n' "${FUZZ_TESTS[@]}" >"$HOST_CHECKS_DIR/fuzz-tests"
+	printf '%s\n' "${STRESS_TESTS[@]}" >"$HOST_CHECKS_DIR/stress-tests"
+	run_host_checks
+	run_harness_checks
+	run_kernel_style_check
+	run_msrv_checks
+	run_layer_checks
+}
+
+# host_checks_wait: let the checks finish and take their results and the
+# test lists; without the checks (or if they stopped before listing), list
+# the tests here.
+host_checks_wait() {
+	if [ -n "$HOST_CHECKS_PID" ]; then
+		local rc=0
+		kill -0 "$HOST_CHECKS_PID" 2>/dev/null && log "waiting for the host checks to finish"
+		wait "$HOST_CHECKS_PID" || rc=$?
+		mapfile -t HOST_RESULTS <"$HOST_CHECKS_DIR/results"
+		if [ "$rc" != 0 ]; then
+			HOST_RESULTS+=("FAIL host: the host checks stopped early (exit $rc; their error is above)")
+		fi
+		if [ -s "$HOST_CHECKS_DIR/stress-tests" ]; then
+			mapfile -t SUITE_TESTS <"$HOST_CHECKS_DIR/suite-tests"
+			mapfile -t FUZZ_TESTS <"$HOST_CHECKS_DIR/fuzz-tests"
+			mapfile -t STRESS_TESTS <"$HOST_CHECKS_DIR/stress-tests"
+		fi
+		rm -rf "$HOST_CHECKS_DIR"
+		HOST_CHECKS_PID=""
+	fi
+	[ ${#STRESS_TESTS[@]} -gt 0 ] || {
+		list_suite_tests
+		list_extra_tests
+	}
 }
 
 # report_host: the host checks' lines.

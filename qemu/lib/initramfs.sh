@@ -263,8 +263,8 @@ check_guest_root() {
 # installs), the guest programs (GUEST_BINS, GUEST_NAMES; unit test
 # binaries in GUEST_UNIT_TESTS), the boot policy of ipcon-policy
 # (install_policy), the other packages the recipes pull in
-# (install_pulled_in), libipcon and its C programs (install_c_library)
-# and the shared libraries of all that
+# (install_pulled_in), libipcon and its C programs (install_c_library),
+# the harness's static client (install_tiny) and the shared libraries of all that
 # (install_shlibs). The programs in COMPAT_BINS (if any) go to /compat32:
 # 32-bit (armv7) builds that the aarch64 guest runs again, to prove a 32-bit
 # process and a 64-bit kernel agree; their libraries come along. EXTRAS:
@@ -298,6 +298,7 @@ build_initramfs() {
 		cp "${GUEST_BINS[$i]}" "$root$(guest_path "${GUEST_NAMES[$i]}")"
 	done
 	install_c_library "$root" "$arch"
+	install_tiny "$root" "$arch"
 	install_ptest "$root" "${GUEST_UNIT_TESTS[@]}"
 	install_policy "$root"
 	install_pulled_in "$root" "$arch"

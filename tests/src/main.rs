@@ -28,6 +28,7 @@ mod t_groups;
 mod t_security;
 mod t_services;
 mod t_system;
+mod t_tiny;
 mod t_unicast;
 
 use std::io::Write;

@@ -46,6 +46,7 @@ pub fn all() -> Vec<Test> {
     v.extend(crate::t_async::tests());
     v.extend(crate::t_examples::tests());
     v.extend(crate::t_clib::tests());
+    v.extend(crate::t_tiny::tests());
     v.extend(crate::t_system::tests());
     v
 }
