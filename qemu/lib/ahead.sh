@@ -3,15 +3,17 @@
 # Building ahead. A VM under TCG spends most of its run waiting (the suite's
 # round trips, timeouts and sleeps): measured on 2 cores, the machine is
 # 80 to 90 % idle while the x86_64 suite runs. The test command's builds
-# (the guest programs and C library of each arch, the debug kernel, the
-# footprint's static programs) used to run between the VMs, on the critical
+# (the guest programs and C library of each arch, the debug kernel) used
+# to run between the VMs, on the critical
 # path. Here one background job builds them in the order the runs need
-# them, at nice 19: a VM's threads get about 98 % of a contended core, so
-# the job takes what the VMs leave over and does not disturb them, and it
-# gets five times the share of the host checks (SCHED_IDLE, host.sh), which
-# no VM waits for. It calls the same functions the runs call later; those
-# find the work done (cargo's own freshness, the debug kernel's .complete
-# mark) and go on at once.
+# them, at idle priority (SCHED_IDLE, or nice 19 where that is refused):
+# it takes the cycles the host checks and the VMs leave over. It calls the
+# same functions the runs call later; those find the work done (cargo's
+# own freshness, the debug kernel's .complete mark) and go on at once.
+#
+# (Measured: running the host checks beside the VMs as well made the run
+# slower, not faster. The machine is then busy all the time, and the
+# debug kernel, which the last VM needs, was built 5 minutes later.)
 #
 # Nothing depends on it: before a run's step, the harness waits for the job
 # to finish that step (ahead_wait); if the job failed, the step builds in
@@ -26,8 +28,7 @@ AHEAD_LOG=$IPCON_CACHE/ahead.log
 
 # ahead_units RUN...: the job's steps, in the order the runs need them:
 # programs-ARCH (the guest programs, the C library and ipcon-tiny; an
-# aarch64 test run also carries armv7's), debug-ARCH (the debug kernel), then
-# footprint-ARCH for every arch (built after the last VM).
+# aarch64 test run also carries armv7's) and debug-ARCH (the debug kernel).
 ahead_units() {
 	local r arch k seen=" " units=() a
 	for r in "$@"; do
@@ -38,9 +39,6 @@ ahead_units() {
 			units+=("programs-$a")
 		done
 		[ "$k" = 6.1-debug ] && units+=("debug-$arch")
-	done
-	for a in "${ARCHES[@]}"; do
-		units+=("footprint-$a")
 	done
 	printf '%s\n' "${units[@]}"
 }
@@ -56,7 +54,6 @@ ahead_prepare() {
 			[ "$arch" = x86_64 ] || msrv_prepare "$arch"
 			ensure_musl "$arch"
 			;;
-		footprint-*) [ "$arch" = x86_64 ] || msrv_prepare "$arch" ;;
 		debug-*) debug_kernel_prepare "$arch" ;;
 		esac
 	done
@@ -72,7 +69,6 @@ ahead_run() {
 		build_tiny_client "$arch"
 		;;
 	debug-*) build_debug_kernel "$arch" ;;
-	footprint-*) footprint_build "$arch" ;;
 	esac
 }
 
@@ -84,14 +80,14 @@ build_ahead_start() {
 	mapfile -t units < <(ahead_units "$@")
 	ahead_prepare "${units[@]}"
 	AHEAD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ipcon-ahead.XXXXXX")
-	log "building ahead at low priority while the VMs run: ${units[*]} (log: $AHEAD_LOG)"
+	log "building ahead at idle priority while the checks and VMs run: ${units[*]} (log: $AHEAD_LOG)"
 	bg_spawn AHEAD_PID ahead_job "${units[@]}" >"$AHEAD_LOG" 2>&1
 }
 
 # ahead_job UNIT...: the background job.
 ahead_job() {
 	trap 'echo $? >"$AHEAD_DIR/.end"' EXIT
-	bg_lower_priority low
+	bg_lower_priority
 	local u
 	for u in "$@"; do
 		ahead_run "$u"

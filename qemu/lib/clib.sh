@@ -58,7 +58,7 @@ build_c_library() {
 		"$IPCON_ROOT/libipcon/bench/ipcon_compare.c" "${libs[@]}" -o "$bin/ipcon-compare"
 	local so
 	so=$(find "$stage/usr/lib" -name 'libipcon.so.*.*.*' | head -n 1)
-	FOOTPRINT_LINES+=("$(printf '%-8s %-34s %9s bytes' "$arch" "$(basename "$so") (C library)" \
+	FOOTPRINT_LINES+=("$(printf '%-8s %-38s %9s bytes' "$arch" "$(basename "$so") (C library)" \
 		"$(stripped_size "$arch" "$so")")")
 	CLIB_BUILT[$arch]=1
 }

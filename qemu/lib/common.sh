@@ -65,7 +65,7 @@ as_root() {
 	fi
 }
 
-# Background jobs of a test run (ahead.sh's builds, the host checks): each
+# Background jobs of a test run (ahead.sh's builds): each
 # runs in its own process group, so that one kill ends it with its
 # children, and every one is ended when qemu/run exits.
 BG_PIDS=()
@@ -97,13 +97,10 @@ bg_stop_all() {
 	done
 }
 
-# bg_lower_priority idle|low: lower the CPU priority of this (sub)shell and
-# what it starts: "idle" runs only on cycles nothing else wants
-# (SCHED_IDLE), "low" is nice 19 (five times the share of "idle", still a
-# sixtieth of a normal process's).
+# bg_lower_priority: lower the CPU priority of this (sub)shell and what it
+# starts to idle: it runs only on cycles nothing else wants (SCHED_IDLE;
+# nice 19 where that is refused).
 bg_lower_priority() {
-	if [ "$1" = idle ] && chrt --idle -p 0 "$BASHPID" >/dev/null 2>&1; then
-		return 0
-	fi
-	renice -n 19 -p "$BASHPID" >/dev/null 2>&1 || true
+	chrt --idle -p 0 "$BASHPID" >/dev/null 2>&1 ||
+		renice -n 19 -p "$BASHPID" >/dev/null 2>&1 || true
 }

@@ -2,9 +2,10 @@
 # shellcheck shell=bash
 # The footprint report: what ipcon adds to a device, per arch. The module is
 # measured as 'make modules_install INSTALL_MOD_STRIP=1' installs it (debug
-# info stripped); the client programs as static release builds (opt-level
-# s, LTO, panic=abort), stripped. Printed by 'qemu/run test' and
-# 'qemu/run size', so a size regression shows up in every CI log.
+# info stripped); the client programs and libipcon as their recipes build
+# and package them, stripped; ipcon-tiny (tiny.sh) static. Printed by
+# 'qemu/run test' and 'qemu/run size', so a size regression shows up in
+# every CI log.
 
 # The client programs measured: a minimal client using only fixed buffers,
 # and the ipcon command-line tool.
@@ -26,33 +27,20 @@ stripped_size() {
 footprint_module() {
 	local arch=$1 kabi=$2 ko=$3 size
 	size=$(stripped_size "$arch" "$ko" --strip-debug)
-	FOOTPRINT_LINES+=("$(printf '%-8s %-34s %9s bytes' "$arch" "ipcon.ko ($kabi)" "$size")")
+	FOOTPRINT_LINES+=("$(printf '%-8s %-38s %9s bytes' "$arch" "ipcon.ko ($kabi)" "$size")")
 }
 
-# footprint_build ARCH: build the client programs for ARCH (static,
-# release); sets STATIC_TARGET_DIR.
-footprint_build() {
-	local arch=$1 p args=(build --release --locked --features ipcon/std)
-	ahead_wait "footprint-$arch"
-	for p in "${FOOTPRINT_PROGRAMS[@]}"; do
-		case $p in
-		examples/*) args+=(-p ipcon --example "${p#examples/}") ;;
-		*) args+=(-p ipcon-cli --bin "$p") ;;
-		esac
-	done
-	log "building release client programs for the footprint ($(rust_target "$arch"))"
-	static_cargo "$arch" "$IPCON_CACHE/footprint-build-$arch.log" "${args[@]}"
-}
-
-# footprint_programs ARCH: build the client programs for ARCH and record
-# their stripped sizes.
+# footprint_programs ARCH: record the stripped sizes of the client
+# programs as the ipcon recipe builds and packages them (release profile:
+# opt-level s, fat LTO, panic=abort; linked dynamically against the C
+# library), the builds the VMs run (build_guest_programs).
 footprint_programs() {
-	local arch=$1 p dir
-	footprint_build "$arch"
-	dir=$STATIC_TARGET_DIR/release
+	local arch=$1 p file
+	build_guest_programs "$arch"
 	for p in "${FOOTPRINT_PROGRAMS[@]}"; do
-		FOOTPRINT_LINES+=("$(printf '%-8s %-34s %9s bytes' "$arch" \
-			"${p#examples/} (static, release)" "$(stripped_size "$arch" "$dir/$p")")")
+		file=${GUEST_OUT[$arch]}/release/$p
+		FOOTPRINT_LINES+=("$(printf '%-8s %-38s %9s bytes' "$arch" \
+			"${p#examples/} (release, as packaged)" "$(stripped_size "$arch" "$file")")")
 	done
 }
 

@@ -5,12 +5,9 @@
 
 HOST_RESULTS=()
 
-# host_result LINE: record a host check's result line (also in
-# HOST_RESULTS_FILE, when the checks run in the background).
-HOST_RESULTS_FILE=""
+# host_result LINE: record a host check's result line.
 host_result() {
 	HOST_RESULTS+=("$1")
-	[ -z "$HOST_RESULTS_FILE" ] || echo "$1" >>"$HOST_RESULTS_FILE"
 }
 
 # host_check NAME CMD...: run one host check, record ok/FAIL.
@@ -49,9 +46,8 @@ tiny_client_lints() {
 		cargo clippy --manifest-path tiny-client/Cargo.toml --target-dir target/tiny-lint --locked -- -D warnings
 }
 
-# host_checks_prepare: what the host checks install and download, done in
-# the foreground before they start in the background (no dpkg lock or
-# download is shared with the VMs' steps then).
+# host_checks_prepare: what the host checks install and download, first
+# (the checks themselves run while the builds ahead do: ahead.sh).
 host_checks_prepare() {
 	# the C header's checks: cbindgen regenerates it, g++ compiles it as C++
 	apt_install shellcheck cbindgen g++
@@ -320,66 +316,6 @@ tally() {
 	skip*) TOTAL_SKIPPED=$((TOTAL_SKIPPED + 1)) ;;
 	*) TOTAL_FAILED=$((TOTAL_FAILED + 1)) ;;
 	esac
-}
-
-# The host checks in the background. They are CPU-bound, while a VM under
-# TCG mostly waits: run side by side at idle priority (SCHED_IDLE), they
-# fill the cycles the VMs leave, and the VMs boot minutes earlier. Their
-# progress lines print as they go; their result lines come in the report.
-# The same job first lists the tests every VM must report (a host build of
-# the suite), for the report.
-HOST_CHECKS_PID=""
-HOST_CHECKS_DIR=""
-
-# host_checks_start: install what the checks need, then start them.
-host_checks_start() {
-	host_checks_prepare
-	HOST_CHECKS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ipcon-host-checks.XXXXXX")
-	log "host checks: running at idle priority beside the VMs (their results come in the report)"
-	bg_spawn HOST_CHECKS_PID host_checks_job
-}
-
-# host_checks_job: the background job (see above).
-host_checks_job() {
-	bg_lower_priority idle
-	HOST_RESULTS_FILE=$HOST_CHECKS_DIR/results
-	: >"$HOST_RESULTS_FILE"
-	list_suite_tests
-	list_extra_tests
-	printf '%s\n' "${SUITE_TESTS[@]}" >"$HOST_CHECKS_DIR/suite-tests"
-	printf '%s\n' "${FUZZ_TESTS[@]}" >"$HOST_CHECKS_DIR/fuzz-tests"
-	printf '%s\n' "${STRESS_TESTS[@]}" >"$HOST_CHECKS_DIR/stress-tests"
-	run_host_checks
-	run_harness_checks
-	run_kernel_style_check
-	run_msrv_checks
-	run_layer_checks
-}
-
-# host_checks_wait: let the checks finish and take their results and the
-# test lists; without the checks (or if they stopped before listing), list
-# the tests here.
-host_checks_wait() {
-	if [ -n "$HOST_CHECKS_PID" ]; then
-		local rc=0
-		kill -0 "$HOST_CHECKS_PID" 2>/dev/null && log "waiting for the host checks to finish"
-		wait "$HOST_CHECKS_PID" || rc=$?
-		mapfile -t HOST_RESULTS <"$HOST_CHECKS_DIR/results"
-		if [ "$rc" != 0 ]; then
-			HOST_RESULTS+=("FAIL host: the host checks stopped early (exit $rc; their error is above)")
-		fi
-		if [ -s "$HOST_CHECKS_DIR/stress-tests" ]; then
-			mapfile -t SUITE_TESTS <"$HOST_CHECKS_DIR/suite-tests"
-			mapfile -t FUZZ_TESTS <"$HOST_CHECKS_DIR/fuzz-tests"
-			mapfile -t STRESS_TESTS <"$HOST_CHECKS_DIR/stress-tests"
-		fi
-		rm -rf "$HOST_CHECKS_DIR"
-		HOST_CHECKS_PID=""
-	fi
-	[ ${#STRESS_TESTS[@]} -gt 0 ] || {
-		list_suite_tests
-		list_extra_tests
-	}
 }
 
 # report_host: the host checks' lines.

@@ -75,7 +75,7 @@ build_tiny_client() {
 	cp "$dir/$triple/release/ipcon-tiny" "$out"
 	"$(cross_prefix "$arch")strip" "$out"
 	TINY_BIN[$arch]=$out
-	FOOTPRINT_LINES+=("$(printf '%-8s %-34s %9s bytes' "$arch" "ipcon-tiny (static, no std)" \
+	FOOTPRINT_LINES+=("$(printf '%-8s %-38s %9s bytes' "$arch" "ipcon-tiny (static, no std)" \
 		"$(stat -c %s "$out")")")
 }
 
