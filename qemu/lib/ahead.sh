@@ -81,13 +81,20 @@ build_ahead_start() {
 	ahead_prepare "${units[@]}"
 	AHEAD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ipcon-ahead.XXXXXX")
 	log "building ahead at idle priority while the checks and VMs run: ${units[*]} (log: $AHEAD_LOG)"
-	bg_spawn AHEAD_PID ahead_job "${units[@]}" >"$AHEAD_LOG" 2>&1
+	# in a process group of its own (set -m), so that ahead_stop ends its
+	# builds with it, at exit too
+	set -m
+	ahead_job "${units[@]}" >"$AHEAD_LOG" 2>&1 &
+	AHEAD_PID=$!
+	set +m
+	trap ahead_stop EXIT
 }
 
 # ahead_job UNIT...: the background job.
 ahead_job() {
 	trap 'echo $? >"$AHEAD_DIR/.end"' EXIT
-	bg_lower_priority
+	chrt --idle -p 0 "$BASHPID" >/dev/null 2>&1 ||
+		renice -n 19 -p "$BASHPID" >/dev/null 2>&1 || true
 	local u
 	for u in "$@"; do
 		ahead_run "$u"
@@ -118,10 +125,11 @@ ahead_wait() {
 	fi
 }
 
-# ahead_stop: end the job and its builds (once it failed).
+# ahead_stop: end the job and its builds (once it failed, and at exit).
 ahead_stop() {
 	[ -n "$AHEAD_PID" ] || return 0
-	bg_stop "$AHEAD_PID"
+	kill -- -"$AHEAD_PID" 2>/dev/null || true
+	wait "$AHEAD_PID" 2>/dev/null || true
 	rm -rf "$AHEAD_DIR"
 	AHEAD_PID=""
 }

@@ -5,11 +5,6 @@
 
 HOST_RESULTS=()
 
-# host_result LINE: record a host check's result line.
-host_result() {
-	HOST_RESULTS+=("$1")
-}
-
 # host_check NAME CMD...: run one host check, record ok/FAIL.
 host_check() {
 	local name=$1
@@ -19,10 +14,10 @@ host_check() {
 	log "host: $name"
 	vlog "\$ $*"
 	if (cd "$IPCON_ROOT" && "$@") >"$logfile" 2>&1; then
-		host_result "ok host: $name"
+		HOST_RESULTS+=("ok host: $name")
 	else
 		tail -n 40 "$logfile" >&2
-		host_result "FAIL host: $name (log: $logfile)"
+		HOST_RESULTS+=("FAIL host: $name (log: $logfile)")
 	fi
 }
 
@@ -36,7 +31,7 @@ host_check_cargo() {
 		host_check "$name" "$@"
 	else
 		log "host: $name: skipped (needs cargo $need, this host's is $have)"
-		host_result "skip host: $name (needs cargo $need or newer, this host's is $have: rustup's stable has it)"
+		HOST_RESULTS+=("skip host: $name (needs cargo $need or newer, this host's is $have: rustup's stable has it)")
 	fi
 }
 
@@ -46,20 +41,12 @@ tiny_client_lints() {
 		cargo clippy --manifest-path tiny-client/Cargo.toml --target-dir target/tiny-lint --locked -- -D warnings
 }
 
-# host_checks_prepare: what the host checks install and download, first
-# (the checks themselves run while the builds ahead do: ahead.sh).
-host_checks_prepare() {
+run_host_checks() {
 	# the C header's checks: cbindgen regenerates it, g++ compiles it as C++
 	apt_install shellcheck cbindgen g++
 	if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
 		ensure_debian_rust_lints
 	fi
-	fetch_checkpatch
-	msrv_prepare x86_64
-	layer_checks_prepare
-}
-
-run_host_checks() {
 	host_check "shellcheck qemu/ .ci/ meta-ipcon/" shellcheck -x qemu/run qemu/lib/*.sh qemu/guest/init \
 		qemu/guest/demo .ci/run meta-ipcon/recipes-ipcon/ipcon/files/{run-ptest,ipcon-check-toolchain} \
 		meta-ipcon/recipes-ipcon/ipcon-policy/files/ipcon-policy.init \

@@ -29,13 +29,6 @@ ensure_layer_tools() {
 		"oelint-adv==$OELINT_VERSION" "kas==$KAS_VERSION"
 }
 
-# layer_checks_prepare: what the layer checks install and download (the
-# pin build is an aarch64 build).
-layer_checks_prepare() {
-	ensure_layer_tools
-	msrv_prepare aarch64
-}
-
 run_layer_checks() {
 	ensure_layer_tools
 	host_check "meta-ipcon: oelint-adv $OELINT_VERSION (${LAYER_RELEASES[*]})" layer_oelint
