@@ -311,7 +311,9 @@ fn map_error(op: Op, e: Error) -> Error {
 ///
 /// * **Requests** (register, send, publish, join, list, the policy) take
 ///   `&mut self`: they write on C and read their own acknowledgement
-///   from it, with a sequence number, so one runs at a time. The kernel
+///   from it, with a sequence number, so one runs at a time (sends and
+///   publishes ask for no acknowledgement: only a failure is read back,
+///   and a read that finds nothing queued is success). The kernel
 ///   handles a request inside the `sendmsg` call, so a request never
 ///   waits for another peer (a full destination queue is
 ///   [`Error::QueueFull`], at once).
@@ -471,6 +473,9 @@ enum Until {
     Ack,
     /// `NLMSG_DONE` (dumps).
     Done,
+    /// An `NLMSG_ERROR` failure, if one is queued: the request went without
+    /// `NLM_F_ACK` ([`Ctl::post`]), so success leaves nothing to read.
+    Failure,
 }
 
 impl Peer {
@@ -1180,6 +1185,57 @@ impl Ctl {
         self.request_in(&mut hdr, op, cmd, build, data, on_reply)
     }
 
+    /// Send a request on C without `NLM_F_ACK` (header built by `build`,
+    /// then `data` as zero-copy chunks) and report its failure, if any.
+    ///
+    /// Generic netlink runs a request inside the `sendmsg` that carries it
+    /// (the kernel socket's input is called synchronously), and the module
+    /// queues the message at its destination there too: once `sendmsg` has
+    /// returned, a failure's `NLMSG_ERROR` is already on C, and a
+    /// non-blocking read that finds nothing means success. The result is
+    /// the one the acknowledgement would give, without the kernel building,
+    /// queueing and C receiving an acknowledgement for every message: the
+    /// send path's most frequent request costs one skb less.
+    fn post(
+        &mut self,
+        op: Op,
+        cmd: u8,
+        build: impl FnOnce(&mut Builder<'_>) -> Result<(), Error>,
+        data: &[u8],
+    ) -> Result<(), Error> {
+        if data.len() > IPCON_PAYLOAD_MAX {
+            return Err(Error::PayloadTooLarge);
+        }
+        let seq = self.next_seq();
+        let mut hdr = [0u8; REQUEST_BUF];
+        let mut b = Builder::genl(
+            &mut hdr,
+            self.family,
+            NLM_F_REQUEST,
+            seq,
+            cmd,
+            IPCON_GENL_VERSION,
+        )?;
+        build(&mut b)?;
+        let head = b.finish_with_trailer(data_len(data.len()))?;
+        let hdrs = data_headers(data);
+        let (parts, n) = gather(head, &hdrs, data);
+        sys::send(self.fd.as_fd(), &parts[..n])?;
+
+        let mut reply = [0u8; REPLY_BUF];
+        transact(
+            self.fd.as_fd(),
+            &self.dropped,
+            &mut reply,
+            seq,
+            self.family,
+            Until::Failure,
+            &mut |_| Ok(()),
+        )
+        .map(|_| ())
+        .map_err(|e| map_error(op, e))
+    }
+
     /// [`request`](Self::request) with the request header built in `hdr`
     /// (the caller's buffer, for requests larger than a stack buffer).
     fn request_in(
@@ -1315,7 +1371,7 @@ impl Ctl {
         if data.len() > IPCON_PAYLOAD_MAX {
             return Err(Error::PayloadTooLarge);
         }
-        self.request(
+        self.post(
             Op::Send,
             IPCON_CMD_SEND,
             |b| {
@@ -1330,7 +1386,6 @@ impl Ctl {
                 Ok(())
             },
             data,
-            |_| Ok(()),
         )
     }
 
@@ -1482,12 +1537,11 @@ impl Ctl {
         if data.len() > IPCON_PAYLOAD_MAX {
             return Err(Error::PayloadTooLarge);
         }
-        self.request(
+        self.post(
             Op::Publish,
             IPCON_CMD_PUBLISH,
             |b| b.attr_str(IPCON_A_NAME, group),
             data,
-            |_| Ok(()),
         )
     }
 
@@ -2028,6 +2082,8 @@ fn pair_start(ctl: &mut Ctl, rx: &Rx) -> Result<(u64, u64), Error> {
 /// Messages with other sequence numbers are stale (answers to an earlier,
 /// interrupted request) and skipped; datagrams not from the kernel are
 /// counted in `dropped` and skipped. An error ack gives `Error::Kernel`.
+/// With [`Until::Failure`] the read does not wait: an empty queue is
+/// success.
 fn transact(
     fd: BorrowedFd<'_>,
     dropped: &AtomicU32,
@@ -2039,7 +2095,12 @@ fn transact(
 ) -> Result<bool, Error> {
     let mut interrupted = false;
     loop {
-        let got = sys::recv(fd, buf, false).map_err(Error::Io)?;
+        let got = match sys::recv(fd, buf, until == Until::Failure) {
+            Ok(got) => got,
+            // nothing queued: the request succeeded
+            Err(Errno::AGAIN) if until == Until::Failure => return Ok(interrupted),
+            Err(e) => return Err(Error::Io(e)),
+        };
         if got.src != 0 {
             dropped.fetch_add(1, Ordering::Relaxed);
             continue;
