@@ -60,6 +60,15 @@ static int reps = 5;
 static bool quick;
 static FILE *csv;
 static bool mech_on[M_COUNT] = { true, true, true, true };
+
+/* The workloads, as --workload names them; all run by default. */
+enum workload { W_RTT, W_THROUGHPUT, W_MULTICAST, W_LOOKUP, W_CLIENTS, W_DEATH, W_COUNT };
+static const char *const workload_name[W_COUNT] = {
+	"rtt", "throughput", "multicast", "lookup", "clients", "peer_death",
+};
+static bool workload_on[W_COUNT] = { true, true, true, true, true, true };
+/* --size: the one round-trip payload to measure (0: all four) */
+static size_t only_size;
 static bool tipc_ok = true;
 
 static void die(const char *what, int err)
@@ -1146,27 +1155,33 @@ static void usage(FILE *out)
 		"  --quick      few iterations and repetitions: proves it works\n"
 		"  --reps N     repetitions per figure (1-15)\n"
 		"  --csv FILE   also append '@@ bench' lines: workload,mechanism,unit,median,min,max,reps\n"
-		"  --only LIST  mechanisms to run: ipcon,unix_dgram,unix_seqpacket,tipc_rdm\n");
+		"  --only LIST  mechanisms to run: ipcon,unix_dgram,unix_seqpacket,tipc_rdm\n"
+		"  --workload LIST  workloads to run: rtt,throughput,multicast,lookup,clients,peer_death\n"
+		"  --size BYTES round trips with this payload only: 64, 1024, 16384 or 65536\n");
 }
 
-static void parse_only(const char *list)
+/*
+ * parse_list - turn on the n entries of names that the comma-separated
+ * list names, the others off; exit 2 naming an unknown entry.
+ */
+static void parse_list(const char *opt, const char *list, const char *const *names,
+		       bool *enabled, int n)
 {
 	char *copy = strdup(list), *tok, *save;
-	int m;
+	int i;
 
 	if (!copy)
 		die("strdup", ENOMEM);
-	for (m = 0; m < M_COUNT; m++)
-		mech_on[m] = false;
+	for (i = 0; i < n; i++)
+		enabled[i] = false;
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		for (m = 0; m < M_COUNT && strcmp(tok, mech_name[m]); m++)
+		for (i = 0; i < n && strcmp(tok, names[i]); i++)
 			;
-		if (m < M_COUNT) {
-			mech_on[m] = true;
-		} else {
-			fprintf(stderr, "ipcon-compare: --only: unknown mechanism '%s'\n", tok);
+		if (i == n) {
+			fprintf(stderr, "ipcon-compare: %s: unknown name '%s'\n", opt, tok);
 			exit(2);
 		}
+		enabled[i] = true;
 	}
 	free(copy);
 }
@@ -1195,7 +1210,17 @@ int main(int argc, char **argv)
 			if (!csv)
 				die(argv[i], errno);
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
-			parse_only(argv[++i]);
+			parse_list("--only", argv[++i], mech_name, mech_on, M_COUNT);
+		} else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
+			only_size = strtoul(argv[++i], NULL, 10);
+			for (s = 0; s < 4 && sizes[s] != only_size; s++)
+				;
+			if (s == 4) {
+				fprintf(stderr, "ipcon-compare: --size: 64, 1024, 16384 or 65536\n");
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--workload") && i + 1 < argc) {
+			parse_list("--workload", argv[++i], workload_name, workload_on, W_COUNT);
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
@@ -1224,31 +1249,31 @@ int main(int argc, char **argv)
 	if (csv)
 		fprintf(csv, "@@ bench-info kernel=%s machine=%s reps=%d quick=%d\n",
 			u.release, u.machine, reps, quick);
-	for (s = 0; s < 4; s++)
+	for (s = 0; s < 4 && workload_on[W_RTT]; s++)
 		for (m = 0; m < M_COUNT; m++)
-			if (on(m))
+			if (on(m) && (!only_size || sizes[s] == only_size))
 				w_rtt(m, sizes[s]);
-	for (s = 1; s <= 2; s++)
+	for (s = 1; s <= 2 && workload_on[W_THROUGHPUT]; s++)
 		for (m = 0; m < M_COUNT; m++)
 			if (on(m)) {
 				w_throughput(m, 64, s);
 				w_throughput(m, 16384, s);
 			}
-	for (s = 0; s < 4; s++)
+	for (s = 0; s < 4 && workload_on[W_MULTICAST]; s++)
 		for (m = 0; m < M_COUNT; m++)
 			if (on(m) && (!quick || fans[s] <= 16))
 				w_multicast(m, fans[s]);
 	write_param("max_services", "0", old_max, sizeof(old_max));
-	for (s = 0; s < 3; s++)
+	for (s = 0; s < 3 && workload_on[W_LOOKUP]; s++)
 		for (m = 0; m < M_COUNT; m++)
 			if ((m == M_IPCON || m == M_UDGRAM) && on(m) && (!quick || lookups[s] <= 1000))
 				w_lookup(m, lookups[s]);
 	write_param("max_services", old_max, NULL, 0);
 	for (m = 0; m < M_COUNT; m++)
-		if (on(m))
+		if (on(m) && workload_on[W_CLIENTS])
 			w_many_clients(m);
 	for (m = 0; m < M_COUNT; m++)
-		if (m != M_UDGRAM && on(m))
+		if (m != M_UDGRAM && on(m) && workload_on[W_DEATH])
 			w_death(m);
 	if (csv)
 		fclose(csv);

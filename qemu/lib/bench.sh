@@ -9,6 +9,7 @@
 # chart and the ratio lines, in a results folder under target/bench.
 
 BENCH_QUICK=0
+BENCH_PROFILE=0
 BENCH_DIR=""
 
 # bench_start: the results folder of this run.
@@ -33,6 +34,10 @@ install_bench() {
 	local root=$1 arch=$2 todo=(tipc) seen=" " name f dest dep
 	cp "$(clib_dir "$arch")/bin/ipcon-compare" "$root/usr/bin/ipcon-compare"
 	if [ "$BENCH_QUICK" = 1 ]; then echo --quick; fi >"$root/etc/ipcon-bench-args"
+	if [ "$BENCH_PROFILE" = 1 ]; then
+		: >"$root/etc/ipcon-bench-profile"
+		return 0
+	fi
 	while [ ${#todo[@]} -gt 0 ]; do
 		name=${todo[0]}
 		todo=("${todo[@]:1}")
@@ -62,8 +67,12 @@ bench_collect() {
 	out=$BENCH_DIR/raw-$arch-$k.txt
 	{
 		echo "@@ bench-run arch=$arch kernel=$k kabi=$KABI qemu=$(qemu_version "$arch") mode=TCG"
-		grep '^@@ bench' "$RESULTS_LOG" || true
+		grep -E '^@@ (bench|profile)' "$RESULTS_LOG" || true
 	} >"$out"
+	if [ "$BENCH_PROFILE" = 1 ]; then
+		grep -q '^@@ profile ' "$out" || die "the $arch $k VM reported no profile (console: $CONSOLE_LOG)"
+		return 0
+	fi
 	grep -q '^@@ bench [^-]' "$out" || die "the $arch $k VM reported no benchmark figures (console: $CONSOLE_LOG)"
 }
 
@@ -77,6 +86,12 @@ qemu_version() {
 # bench_report: the table, the CSV file, the chart and the ratio lines of
 # every run, in BENCH_DIR.
 bench_report() {
+	if [ "$BENCH_PROFILE" = 1 ]; then
+		python3 "$IPCON_ROOT/qemu/lib/bench_profile.py" "$BENCH_DIR" ||
+			die "the profile report failed (raw figures in $BENCH_DIR)"
+		log "profile: $BENCH_DIR/profile.txt"
+		return 0
+	fi
 	# Debian's python3, with the python3-matplotlib bench_start installed
 	/usr/bin/python3 "$IPCON_ROOT/qemu/lib/bench_report.py" "$BENCH_DIR" ||
 		die "the benchmark report failed (raw figures in $BENCH_DIR)"

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT OR Apache-2.0
+"""The report of `qemu/run bench --profile`: where a 64 B round trip's
+kernel time goes, for ipcon and for AF_UNIX SOCK_DGRAM.
+
+Reads the "@@ profile" lines that the guest's bench_profile (qemu/guest/init)
+wrote into RESULTS_DIR/raw-*.txt: per mechanism, call depth (0 = the send
+and receive system calls) and function, the number of calls and their
+inclusive time under the function_graph tracer. Writes profile.txt to
+RESULTS_DIR and prints it.
+
+The guest traces with the nosleep-time option: a blocking receive's time
+asleep, waiting for the other process, is not counted. Only the system
+calls named in ROOTS count as a mechanism's kernel time (a task already
+inside a call when tracing began shows a stray depth-0 entry).
+"""
+
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+LINE = re.compile(
+    r"^@@ profile mech=(\S+) depth=(\d+) func=(\S+) calls=(\d+) total_us=([0-9.]+)$"
+)
+# the system calls a round trip makes (PROFILE_ROOTS in qemu/guest/init)
+ROOTS = {"__sys_sendmsg", "__sys_sendto", "__sys_recvfrom", "__sys_recvmsg"}
+# the functions shown per call depth, and the depths shown
+TOP = 8
+DEPTHS = range(0, 14)
+
+
+def parse(path):
+    """The run's description and {mech: {(depth, func): [calls, us]}}."""
+    run, prof, overrun = "", defaultdict(dict), {}
+    for line in path.read_text().splitlines():
+        if line.startswith("@@ bench-run "):
+            run = line[len("@@ bench-run "):]
+        elif line.startswith("@@ profile-overrun "):
+            m = re.match(r"@@ profile-overrun mech=(\S+) (\d+)", line)
+            if m:
+                overrun[m.group(1)] = int(m.group(2))
+        else:
+            m = LINE.match(line)
+            if m:
+                mech, depth, func = m.group(1), int(m.group(2)), m.group(3)
+                prof[mech][(depth, func)] = [int(m.group(4)), float(m.group(5))]
+    return run, prof, overrun
+
+
+def mech_report(mech, entries, overrun, out):
+    """Append MECH's section to OUT; return its kernel time per send."""
+    roots = {f: v for (d, f), v in entries.items() if d == 0 and f in ROOTS}
+    work = sum(v[1] for v in roots.values())
+    sends = sum(v[0] for f, v in roots.items() if "send" in f)
+    calls = ", ".join(f"{f} {v[0]}" for f, v in sorted(roots.items()))
+    out.append(f"  {mech}: {sends} sends traced ({calls}); kernel time {work:.0f} us"
+               + (f"; {overrun[mech]} events overrun" if overrun.get(mech) else ""))
+    per_send = work / sends if sends else 0.0
+    out.append(f"    kernel time per send (each end's calls included): {per_send:.2f} us")
+    for depth in DEPTHS:
+        rows = sorted(((v[1], f, v[0]) for (d, f), v in entries.items()
+                       if d == depth and (d > 0 or f in ROOTS)), reverse=True)[:TOP]
+        if not rows:
+            continue
+        out.append(f"    depth {depth}: function, calls per send, us per call, share of the kernel time")
+        for us, f, n in rows:
+            share = 100.0 * us / work if work > 0 else 0.0
+            out.append(f"      {f:<40} {n / max(sends, 1):>7.2f} {us / n:>9.2f} {share:>6.1f} %")
+    return per_send
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: bench_profile.py RESULTS_DIR")
+    results = Path(sys.argv[1])
+    out = ["ipcon bench --profile: a 64 B round trip (ipcon-compare --workload rtt",
+           "--size 64 --quick), kernel side, under the function_graph tracer. The",
+           "tracer slows every traced call: compare parts and mechanisms, do not",
+           "read these as timings."]
+    found = False
+    for raw in sorted(results.glob("raw-*.txt")):
+        run, prof, overrun = parse(raw)
+        if not prof:
+            continue
+        found = True
+        out.append("")
+        out.append(run or raw.name)
+        per = {}
+        for mech in sorted(prof):
+            per[mech] = mech_report(mech, prof[mech], overrun, out)
+        if per.get("ipcon") and per.get("unix_dgram"):
+            out.append(f"  kernel time per send, ipcon/unix_dgram = "
+                       f"{per['ipcon'] / per['unix_dgram']:.2f}")
+    if not found:
+        sys.exit(f"no profile lines in {results}/raw-*.txt")
+    text = "\n".join(out) + "\n"
+    (results / "profile.txt").write_text(text)
+    sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()
