@@ -68,6 +68,15 @@ run_host_checks() {
 			$([ "$f" = alloc ] && echo --no-default-features) --features "$f" -- -D warnings
 	done
 	host_check "cargo test" cargo test --workspace --all-features --locked
+	host_check "libipcon: the C header is what cbindgen generates from libipcon/src" \
+		libipcon/gen-header --check
+	host_check "libipcon: the C header compiles as C99 and as C++11 (-Wall -Wextra -Werror -pedantic)" \
+		c_header_check
+}
+
+# run_crate_release_checks: what publishing the crates needs: the docs of
+# every feature set, the publish dry run, the packages' files and tests.
+run_crate_release_checks() {
 	host_check "cargo doc (every feature set, warnings are errors)" doc_every_feature_set
 	# publishing (and packaging) a crate with a path dependency on another
 	# unpublished one of the workspace needs cargo 1.90; the host checks
@@ -77,10 +86,6 @@ run_host_checks() {
 		cargo publish --dry-run -p ipcon -p ipcon-cli --locked
 	host_check_cargo 1.90 "cargo package: files, and the packaged crate's own tests outside the workspace" \
 		packaged_crates_check
-	host_check "libipcon: the C header is what cbindgen generates from libipcon/src" \
-		libipcon/gen-header --check
-	host_check "libipcon: the C header compiles as C99 and as C++11 (-Wall -Wextra -Werror -pedantic)" \
-		c_header_check
 }
 
 # c_header_check: a C and a C++ translation unit that include the header,
@@ -196,7 +201,6 @@ run_kernel_style_check() {
 run_msrv_checks() {
 	local v
 	v=$(msrv)
-	msrv_prepare x86_64
 	host_check "rust $v (MSRV): cargo test, x86_64" \
 		msrv_cargo x86_64 test --workspace --all-features --locked
 }
