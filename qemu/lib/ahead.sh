@@ -125,6 +125,18 @@ ahead_wait() {
 	fi
 }
 
+# ahead_finish: return once the job has ended (before the late host
+# checks start: the job's last step, the debug kernel, is on the critical
+# path, and the checks are not).
+ahead_finish() {
+	if ahead_running; then
+		log "waiting for the build ahead to finish (log: $AHEAD_LOG)"
+		while ahead_running; do
+			sleep 1
+		done
+	fi
+}
+
 # ahead_stop: end the job and its builds (once it failed, and at exit).
 ahead_stop() {
 	[ -n "$AHEAD_PID" ] || return 0
