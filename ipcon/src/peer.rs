@@ -1182,7 +1182,7 @@ impl Ctl {
             return Err(Error::PayloadTooLarge);
         }
         let mut hdr = [0u8; REQUEST_BUF];
-        self.request_in(&mut hdr, op, cmd, build, data, on_reply)
+        self.request_in(&mut hdr, op, cmd, build, data, Until::Ack, on_reply)
     }
 
     /// Send a request on C without `NLM_F_ACK` (header built by `build`,
@@ -1206,38 +1206,14 @@ impl Ctl {
         if data.len() > IPCON_PAYLOAD_MAX {
             return Err(Error::PayloadTooLarge);
         }
-        let seq = self.next_seq();
         let mut hdr = [0u8; REQUEST_BUF];
-        let mut b = Builder::genl(
-            &mut hdr,
-            self.family,
-            NLM_F_REQUEST,
-            seq,
-            cmd,
-            IPCON_GENL_VERSION,
-        )?;
-        build(&mut b)?;
-        let head = b.finish_with_trailer(data_len(data.len()))?;
-        let hdrs = data_headers(data);
-        let (parts, n) = gather(head, &hdrs, data);
-        sys::send(self.fd.as_fd(), &parts[..n])?;
-
-        let mut reply = [0u8; REPLY_BUF];
-        transact(
-            self.fd.as_fd(),
-            &self.dropped,
-            &mut reply,
-            seq,
-            self.family,
-            Until::Failure,
-            &mut |_| Ok(()),
-        )
-        .map(|_| ())
-        .map_err(|e| map_error(op, e))
+        self.request_in(&mut hdr, op, cmd, build, data, Until::Failure, |_| Ok(()))
     }
 
     /// [`request`](Self::request) with the request header built in `hdr`
-    /// (the caller's buffer, for requests larger than a stack buffer).
+    /// (the caller's buffer, for requests larger than a stack buffer), and
+    /// with `until` [`Until::Failure`], [`post`](Self::post).
+    #[allow(clippy::too_many_arguments)] // private; each is one part of a request
     fn request_in(
         &mut self,
         hdr: &mut [u8],
@@ -1245,17 +1221,15 @@ impl Ctl {
         cmd: u8,
         build: impl FnOnce(&mut Builder<'_>) -> Result<(), Error>,
         data: &[u8],
+        until: Until,
         mut on_reply: impl FnMut(GenlMsg<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let seq = self.next_seq();
-        let mut b = Builder::genl(
-            hdr,
-            self.family,
-            NLM_F_REQUEST | NLM_F_ACK,
-            seq,
-            cmd,
-            IPCON_GENL_VERSION,
-        )?;
+        let flags = match until {
+            Until::Failure => NLM_F_REQUEST,
+            Until::Ack | Until::Done => NLM_F_REQUEST | NLM_F_ACK,
+        };
+        let mut b = Builder::genl(hdr, self.family, flags, seq, cmd, IPCON_GENL_VERSION)?;
         build(&mut b)?;
         let head = b.finish_with_trailer(data_len(data.len()))?;
 
@@ -1271,7 +1245,7 @@ impl Ctl {
             &mut reply,
             seq,
             self.family,
-            Until::Ack,
+            until,
             &mut on_reply,
         )
         .map(|_| ())
@@ -1589,6 +1563,7 @@ impl Ctl {
                 Ok(())
             },
             &[],
+            Until::Ack,
             |_| Ok(()),
         )
     }

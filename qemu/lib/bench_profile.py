@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT OR Apache-2.0
-"""The report of `qemu/run bench --profile`: where a 64 B round trip's
-kernel time goes, for ipcon and for AF_UNIX SOCK_DGRAM.
+"""The report of `qemu/run bench --profile`: where a round trip's kernel
+time goes, for ipcon and for AF_UNIX SOCK_DGRAM, with 64 B and 64 KiB
+payloads (mechanisms named MECH@SIZE).
 
 Reads the "@@ profile" lines that the guest's bench_profile (qemu/guest/init)
 wrote into RESULTS_DIR/raw-*.txt: per mechanism, call depth (0 = the send
@@ -74,10 +75,10 @@ def main():
     if len(sys.argv) != 2:
         sys.exit("usage: bench_profile.py RESULTS_DIR")
     results = Path(sys.argv[1])
-    out = ["ipcon bench --profile: a 64 B round trip (ipcon-compare --workload rtt",
-           "--size 64 --quick), kernel side, under the function_graph tracer. The",
-           "tracer slows every traced call: compare parts and mechanisms, do not",
-           "read these as timings."]
+    out = ["ipcon bench --profile: round trips of 64 B and 64 KiB (ipcon-compare",
+           "--workload rtt --size N --quick), kernel side, under the function_graph",
+           "tracer. The tracer slows every traced call: compare parts and",
+           "mechanisms, do not read these as timings."]
     found = False
     for raw in sorted(results.glob("raw-*.txt")):
         run, prof, overrun = parse(raw)
@@ -89,9 +90,12 @@ def main():
         per = {}
         for mech in sorted(prof):
             per[mech] = mech_report(mech, prof[mech], overrun, out)
-        if per.get("ipcon") and per.get("unix_dgram"):
-            out.append(f"  kernel time per send, ipcon/unix_dgram = "
-                       f"{per['ipcon'] / per['unix_dgram']:.2f}")
+        for mech in sorted(per):
+            name, _, size = mech.partition("@")
+            other = per.get(f"unix_dgram@{size}")
+            if name == "ipcon" and per[mech] and other:
+                out.append(f"  kernel time per send, {size} B, ipcon/unix_dgram = "
+                           f"{per[mech] / other:.2f}")
     if not found:
         sys.exit(f"no profile lines in {results}/raw-*.txt")
     text = "\n".join(out) + "\n"
