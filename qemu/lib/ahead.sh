@@ -81,20 +81,13 @@ build_ahead_start() {
 	ahead_prepare "${units[@]}"
 	AHEAD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ipcon-ahead.XXXXXX")
 	log "building ahead at idle priority while the checks and VMs run: ${units[*]} (log: $AHEAD_LOG)"
-	# in a process group of its own (set -m), so that ahead_stop ends its
-	# builds with it, at exit too
-	set -m
-	ahead_job "${units[@]}" >"$AHEAD_LOG" 2>&1 &
-	AHEAD_PID=$!
-	set +m
-	trap ahead_stop EXIT
+	job_start AHEAD_PID "$AHEAD_LOG" ahead_job "${units[@]}"
 }
 
 # ahead_job UNIT...: the background job.
 ahead_job() {
 	trap 'echo $? >"$AHEAD_DIR/.end"' EXIT
-	chrt --idle -p 0 "$BASHPID" >/dev/null 2>&1 ||
-		renice -n 19 -p "$BASHPID" >/dev/null 2>&1 || true
+	job_idle
 	local u
 	for u in "$@"; do
 		ahead_run "$u"
@@ -137,11 +130,11 @@ ahead_finish() {
 	fi
 }
 
-# ahead_stop: end the job and its builds (once it failed, and at exit).
+# ahead_stop: end the job and its builds (once it failed, and at exit:
+# qemu/run's EXIT trap).
 ahead_stop() {
 	[ -n "$AHEAD_PID" ] || return 0
-	kill -- -"$AHEAD_PID" 2>/dev/null || true
-	wait "$AHEAD_PID" 2>/dev/null || true
+	job_stop "$AHEAD_PID"
 	rm -rf "$AHEAD_DIR"
 	AHEAD_PID=""
 }

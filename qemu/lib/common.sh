@@ -64,3 +64,30 @@ as_root() {
 		die "need root to run: $* (run qemu/run as root or install sudo)"
 	fi
 }
+
+# The test command's two background jobs (ahead.sh, late.sh) share these.
+#
+# job_start VAR LOG CMD...: run CMD in the background, output to LOG, in
+# a process group of its own (set -m), so that job_stop ends its builds
+# with it; its pid in VAR.
+job_start() {
+	local var=$1 logfile=$2
+	shift 2
+	set -m
+	"$@" >"$logfile" 2>&1 &
+	printf -v "$var" '%s' "$!"
+	set +m
+}
+
+# job_idle: the calling background job at idle CPU priority (SCHED_IDLE, or
+# nice 19 where that is refused): it takes only the cycles left over.
+job_idle() {
+	chrt --idle -p 0 "$BASHPID" >/dev/null 2>&1 ||
+		renice -n 19 -p "$BASHPID" >/dev/null 2>&1 || true
+}
+
+# job_stop PID: end a job_start job and everything it started.
+job_stop() {
+	kill -- -"$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}

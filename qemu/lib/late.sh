@@ -42,22 +42,13 @@ late_start() {
 	[ "$MODE" = test ] && [ "$HOST_CHECKS" = 1 ] && [ -z "$LATE_PID" ] || return 0
 	LATE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ipcon-late.XXXXXX")
 	log "the slower host checks (docs, publish, package, MSRV, the layer's build) run beside this VM at idle priority (log: $LATE_LOG)"
-	# in a process group of its own (set -m), so that late_stop ends its
-	# builds with it, at exit too
-	set -m
-	late_job >"$LATE_LOG" 2>&1 &
-	LATE_PID=$!
-	set +m
-	# (one EXIT trap for both background jobs: a second trap would
-	# replace ahead.sh's)
-	trap 'ahead_stop; late_stop' EXIT
+	job_start LATE_PID "$LATE_LOG" late_job
 }
 
 # late_job: the background job; its results, one per line, in
 # LATE_DIR/results.
 late_job() {
-	chrt --idle -p 0 "$BASHPID" >/dev/null 2>&1 ||
-		renice -n 19 -p "$BASHPID" >/dev/null 2>&1 || true
+	job_idle
 	HOST_RESULTS=()
 	late_checks
 	printf '%s\n' "${HOST_RESULTS[@]}" >"$LATE_DIR/results"
@@ -79,11 +70,10 @@ late_wait() {
 	LATE_PID=""
 }
 
-# late_stop: end the job and its builds (at exit).
+# late_stop: end the job and its builds (at exit: qemu/run's EXIT trap).
 late_stop() {
 	[ -n "$LATE_PID" ] || return 0
-	kill -- -"$LATE_PID" 2>/dev/null || true
-	wait "$LATE_PID" 2>/dev/null || true
+	job_stop "$LATE_PID"
 	rm -rf "$LATE_DIR"
 	LATE_PID=""
 }
