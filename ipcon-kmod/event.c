@@ -276,6 +276,7 @@ static bool ipcon_event_pending(struct ipcon_net *ns)
 static void ipcon_event_fan_out(struct ipcon_net *ns, struct ipcon_queued_event *ev)
 {
 	struct ipcon_sub *sub;
+	unsigned int n = 0;
 	int idx;
 
 	lockdep_assert_held(&ns->flush_lock);
@@ -290,7 +291,8 @@ static void ipcon_event_fan_out(struct ipcon_net *ns, struct ipcon_queued_event 
 					  0, 0, &sub->lost, NULL);
 		else if (sub->lost < U32_MAX)
 			sub->lost++;
-		cond_resched();
+		if (++n % IPCON_FAN_OUT_BATCH == 0)
+			cond_resched();
 	}
 	srcu_read_unlock(&ipcon_srcu, idx);
 }

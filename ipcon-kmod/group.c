@@ -487,6 +487,7 @@ static struct sk_buff *ipcon_group_fan_out(struct ipcon_net *ns,
 					   long charge)
 {
 	struct ipcon_member *m;
+	unsigned int n = 0;
 	int idx;
 
 	lockdep_assert_held(&grp->pub_lock);
@@ -497,7 +498,8 @@ static struct sk_buff *ipcon_group_fan_out(struct ipcon_net *ns,
 			ipcon_msg_deliver(ns->net, m->sk, m->port, msg, pidnr,
 					  pid_nr_ns(*spid, ns_of_pid(m->pid)),
 					  &m->lost, grp->name);
-		cond_resched();
+		if (++n % IPCON_FAN_OUT_BATCH == 0)
+			cond_resched();
 	}
 	srcu_read_unlock(&ipcon_srcu, idx);
 	if (!(grp->flags & IPCON_GRP_F_RETAIN))

@@ -281,6 +281,19 @@ static int ipcon_msg_send_lost(struct net *net, const struct sock *sk,
 }
 
 /*
+ * A clone of @tmpl for one more receiver. GFP_NOWAIT first, because a
+ * GFP_KERNEL allocation is a point of voluntary preemption (might_sleep()):
+ * the receiver the previous delivery woke would take the CPU there, and a
+ * fan-out would switch to each receiver and back, once per member.
+ */
+static struct sk_buff *ipcon_msg_clone(struct sk_buff *tmpl)
+{
+	struct sk_buff *skb = skb_clone(tmpl, GFP_NOWAIT | __GFP_NOWARN);
+
+	return skb ?: skb_clone(tmpl, GFP_KERNEL);
+}
+
+/*
  * A private copy of @tmpl whose IPCON_A_PID says @pid: the data of a clone
  * is shared with the other receivers' copies, so it cannot be rewritten.
  */
@@ -347,7 +360,7 @@ int ipcon_msg_deliver(struct net *net, const struct sock *sk, u32 port,
 	}
 
 	if (pid == tmpl_pid)
-		skb = skb_clone(tmpl, GFP_KERNEL);
+		skb = ipcon_msg_clone(tmpl);
 	else
 		skb = ipcon_msg_copy_pid(tmpl, pid);
 	if (!skb) {

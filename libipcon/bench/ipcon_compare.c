@@ -69,6 +69,8 @@ static const char *const workload_name[W_COUNT] = {
 static bool workload_on[W_COUNT] = { true, true, true, true, true, true };
 /* --size: the one round-trip payload to measure (0: all four) */
 static size_t only_size;
+/* --subscribers: the one multicast fan-out to measure (0: all four) */
+static int only_subs;
 static bool tipc_ok = true;
 
 static void die(const char *what, int err)
@@ -1145,7 +1147,7 @@ static bool on(enum mech m)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: ipcon-compare [--quick] [--reps N] [--csv FILE] [--only MECH,...]\n"
+		"usage: ipcon-compare [OPTION]...\n"
 		"\n"
 		"Runs the same workloads over ipcon, AF_UNIX SOCK_DGRAM, AF_UNIX\n"
 		"SOCK_SEQPACKET and TIPC RDM (client and server in separate processes)\n"
@@ -1157,7 +1159,8 @@ static void usage(FILE *out)
 		"  --csv FILE   also append '@@ bench' lines: workload,mechanism,unit,median,min,max,reps\n"
 		"  --only LIST  mechanisms to run: ipcon,unix_dgram,unix_seqpacket,tipc_rdm\n"
 		"  --workload LIST  workloads to run: rtt,throughput,multicast,lookup,clients,peer_death\n"
-		"  --size BYTES round trips with this payload only: 64, 1024, 16384 or 65536\n");
+		"  --size BYTES round trips with this payload only: 64, 1024, 16384 or 65536\n"
+		"  --subscribers N  multicast to this many subscribers only: 1, 4, 16 or 64\n");
 }
 
 /*
@@ -1219,6 +1222,14 @@ int main(int argc, char **argv)
 				fprintf(stderr, "ipcon-compare: --size: 64, 1024, 16384 or 65536\n");
 				return 2;
 			}
+		} else if (!strcmp(argv[i], "--subscribers") && i + 1 < argc) {
+			only_subs = atoi(argv[++i]);
+			for (s = 0; s < 4 && fans[s] != only_subs; s++)
+				;
+			if (s == 4) {
+				fprintf(stderr, "ipcon-compare: --subscribers: 1, 4, 16 or 64\n");
+				return 2;
+			}
 		} else if (!strcmp(argv[i], "--workload") && i + 1 < argc) {
 			parse_list("--workload", argv[++i], workload_name, workload_on, W_COUNT);
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -1261,7 +1272,7 @@ int main(int argc, char **argv)
 			}
 	for (s = 0; s < 4 && workload_on[W_MULTICAST]; s++)
 		for (m = 0; m < M_COUNT; m++)
-			if (on(m) && (!quick || fans[s] <= 16))
+			if (on(m) && (only_subs ? fans[s] == only_subs : !quick || fans[s] <= 16))
 				w_multicast(m, fans[s]);
 	write_param("max_services", "0", old_max, sizeof(old_max));
 	for (s = 0; s < 3 && workload_on[W_LOOKUP]; s++)
