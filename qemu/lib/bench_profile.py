@@ -13,8 +13,9 @@ RESULTS_DIR and prints it.
 
 The guest traces with the nosleep-time option: a blocking receive's time
 asleep, waiting for the other process, is not counted. Only the system
-calls named in ROOTS count as a mechanism's kernel time (a task already
-inside a call when tracing began shows a stray depth-0 entry).
+calls and the kernel workers' functions named in ROOTS count as a
+mechanism's kernel time (a task already inside a call when tracing began
+shows a stray depth-0 entry).
 """
 
 import re
@@ -26,7 +27,11 @@ LINE = re.compile(
     r"^@@ profile mech=(\S+) depth=(\d+) func=(\S+) calls=(\d+) total_us=([0-9.]+)$"
 )
 # the system calls a round trip makes (PROFILE_ROOTS in qemu/guest/init)
-ROOTS = {"__sys_sendmsg", "__sys_sendto", "__sys_recvfrom", "__sys_recvmsg"}
+SYSCALLS = {"__sys_sendmsg", "__sys_sendto", "__sys_recvfrom", "__sys_recvmsg"}
+# work a message leaves to a kernel worker (PROFILE_WORKERS): the deferred
+# vfree() of a vmalloc'ed netlink request (6.1's name, the later one)
+WORKERS = {"free_work", "delayed_vfree_work"}
+ROOTS = SYSCALLS | WORKERS
 # the module's handler of a publish: one call per message multicast
 PUBLISH = "ipcon_nl_publish_doit"
 # the functions shown per call depth, and the depths shown
@@ -72,6 +77,7 @@ def mech_report(mech, entries, overrun, out):
     work = sum(v[1] for v in roots.values())
     sends = sum(v[0] for f, v in roots.items() if "send" in f)
     sent_us = sum(v[1] for f, v in roots.items() if "send" in f)
+    deferred = sum(v[1] for f, v in roots.items() if f in WORKERS)
     msgs = messages(mech, entries, sends)
     calls = ", ".join(f"{f} {v[0]}" for f, v in sorted(roots.items()))
     out.append(f"  {mech}: {msgs:.0f} messages, {sends} sends traced ({calls}); "
@@ -80,7 +86,8 @@ def mech_report(mech, entries, overrun, out):
     per_msg = work / msgs if msgs else 0.0
     sent_per_msg = sent_us / msgs if msgs else 0.0
     out.append(f"    kernel time per message (each end's calls included): {per_msg:.2f} us; "
-               f"in send calls: {sent_per_msg:.2f} us")
+               f"in send calls: {sent_per_msg:.2f} us; in kernel workers: "
+               f"{deferred / msgs if msgs else 0.0:.2f} us")
     for depth in DEPTHS:
         rows = sorted(((v[1], f, v[0]) for (d, f), v in entries.items()
                        if d == depth and (d > 0 or f in ROOTS)), reverse=True)[:TOP]
