@@ -273,10 +273,16 @@ static bool ipcon_event_pending(struct ipcon_net *ns)
 	return pending;
 }
 
-static void ipcon_event_fan_out(struct ipcon_net *ns, struct ipcon_queued_event *ev)
+/*
+ * @n counts the deliveries of the whole flush, across its events: a flush
+ * may deliver thousands of events, each to a few subscribers, and must
+ * still yield the CPU now and then (a kernel without preemption would
+ * otherwise stall RCU for as long as the flush lasts).
+ */
+static void ipcon_event_fan_out(struct ipcon_net *ns, struct ipcon_queued_event *ev,
+				unsigned int *n)
 {
 	struct ipcon_sub *sub;
-	unsigned int n = 0;
 	int idx;
 
 	lockdep_assert_held(&ns->flush_lock);
@@ -291,7 +297,7 @@ static void ipcon_event_fan_out(struct ipcon_net *ns, struct ipcon_queued_event 
 					  0, 0, &sub->lost, NULL);
 		else if (sub->lost < U32_MAX)
 			sub->lost++;
-		if (++n % IPCON_FAN_OUT_BATCH == 0)
+		if (++*n % IPCON_FAN_OUT_BATCH == 0)
 			cond_resched();
 	}
 	srcu_read_unlock(&ipcon_srcu, idx);
@@ -301,11 +307,15 @@ static void ipcon_event_fan_out(struct ipcon_net *ns, struct ipcon_queued_event 
 static void ipcon_event_deliver(struct ipcon_net *ns, u64 upto)
 {
 	struct ipcon_queued_event *ev;
+	unsigned int n = 0;
 
 	lockdep_assert_held(&ns->flush_lock);
 	while ((ev = ipcon_event_pop(ns, upto))) {
-		ipcon_event_fan_out(ns, ev);
+		ipcon_event_fan_out(ns, ev, &n);
 		ipcon_event_free(ev);
+		/* an event counts as a delivery, subscribers or not */
+		if (++n % IPCON_FAN_OUT_BATCH == 0)
+			cond_resched();
 	}
 }
 

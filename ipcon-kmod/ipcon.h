@@ -81,8 +81,8 @@
 #define IPCON_HASH_BITS	8
 
 /*
- * A fan-out yields the CPU (cond_resched()) once per this many receivers,
- * not after each one: every delivery wakes its receiver, and a yield right
+ * A fan-out yields the CPU (cond_resched()) once per this many receivers
+ * (an event flush counts across its events), not after each one: every delivery wakes its receiver, and a yield right
  * after it switches to that receiver and back, once per member. Together
  * with clones that do not sleep (ipcon_msg_clone()), this halved the
  * sender's CPU time of a publish to 16 subscribers (x86_64 under TCG). The
