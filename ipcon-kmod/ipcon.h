@@ -81,13 +81,14 @@
 #define IPCON_HASH_BITS	8
 
 /*
- * A fan-out yields the CPU (cond_resched()) once per this many receivers
- * (an event flush counts across its events), not after each one: every delivery wakes its receiver, and a yield right
- * after it switches to that receiver and back, once per member. Together
- * with clones that do not sleep (ipcon_msg_clone()), this halved the
- * sender's CPU time of a publish to 16 subscribers (x86_64 under TCG). The
- * bound still keeps a fan-out to thousands from holding the CPU on a kernel
- * without preemption.
+ * A fan-out yields the CPU (cond_resched()) once per this many deliveries
+ * (an event flush counts across its events), not after each one: every
+ * delivery wakes its receiver, and a yield right after it switches to that
+ * receiver and back, once per member. Together with clones that do not
+ * sleep (ipcon_msg_clone()), this halved the sender's CPU time of a
+ * publish to 16 subscribers (x86_64 under TCG). The bound still keeps a
+ * fan-out to thousands, or a flush of thousands of events, from holding
+ * the CPU on a kernel without preemption.
  */
 #define IPCON_FAN_OUT_BATCH	64
 
