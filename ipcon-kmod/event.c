@@ -297,8 +297,7 @@ static void ipcon_event_fan_out(struct ipcon_net *ns, struct ipcon_queued_event 
 					  0, 0, &sub->lost, NULL);
 		else if (sub->lost < U32_MAX)
 			sub->lost++;
-		if (++*n % IPCON_FAN_OUT_BATCH == 0)
-			cond_resched();
+		ipcon_fan_out_step(n);
 	}
 	srcu_read_unlock(&ipcon_srcu, idx);
 }
@@ -314,8 +313,7 @@ static void ipcon_event_deliver(struct ipcon_net *ns, u64 upto)
 		ipcon_event_fan_out(ns, ev, &n);
 		ipcon_event_free(ev);
 		/* an event counts as a delivery, subscribers or not */
-		if (++n % IPCON_FAN_OUT_BATCH == 0)
-			cond_resched();
+		ipcon_fan_out_step(&n);
 	}
 }
 

@@ -498,8 +498,7 @@ static struct sk_buff *ipcon_group_fan_out(struct ipcon_net *ns,
 			ipcon_msg_deliver(ns->net, m->sk, m->port, msg, pidnr,
 					  pid_nr_ns(*spid, ns_of_pid(m->pid)),
 					  &m->lost, grp->name);
-		if (++n % IPCON_FAN_OUT_BATCH == 0)
-			cond_resched();
+		ipcon_fan_out_step(&n);
 	}
 	srcu_read_unlock(&ipcon_srcu, idx);
 	if (!(grp->flags & IPCON_GRP_F_RETAIN))

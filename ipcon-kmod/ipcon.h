@@ -69,6 +69,7 @@
 #include <linux/mutex.h>
 #include <linux/pid.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/wait_bit.h>
 #include <linux/srcu.h>
 #include <linux/string.h>
@@ -91,6 +92,13 @@
  * the CPU on a kernel without preemption.
  */
 #define IPCON_FAN_OUT_BATCH	64
+
+/* Counts one delivery of a fan-out in @n; yields every IPCON_FAN_OUT_BATCH */
+static inline void ipcon_fan_out_step(unsigned int *n)
+{
+	if (++*n % IPCON_FAN_OUT_BATCH == 0)
+		cond_resched();
+}
 
 struct ipcon_policy;
 
